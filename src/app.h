@@ -1,0 +1,55 @@
+/*
+ * app.h — the two operations, from a parsed request to a response.
+ *
+ * The FastCGI shell (main.c) reads the request and writes the response;
+ * everything between, including the single place where an enum mg_err
+ * becomes a status line and a problem body, is here.
+ */
+#ifndef MG_APP_H
+#define MG_APP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#include "auth.h"
+#include "buf.h"
+#include "config.h"
+#include "db.h"
+#include "request.h"
+#include "token.h"
+
+#define APP_BODY_MAX	(64 * 1024)	/* request bodies above: 413 */
+
+struct app {
+	const struct config	*cfg;	/* read-only after start */
+	struct db		*db;	/* the process's connection */
+	struct auth_policy	 policy;
+	struct token_ctx	 tokens;
+	struct buf		 scratch; /* reused across requests */
+};
+
+struct response {
+	int		 status;
+	struct buf	 head;	/* header lines, each ending in CRLF */
+	struct buf	 body;
+	bool		 no_body;	/* HEAD: headers only */
+};
+
+/* Borrowed body of the request as the shell read it. */
+struct body {
+	const char	*data;
+	size_t		 len;
+	bool		 too_large;	/* more than APP_BODY_MAX was sent */
+};
+
+void app_init(struct app *app, const struct config *cfg, struct db *db);
+void app_free(struct app *app);
+
+/* Reset resp (keeping its buffers) and fill it for req. */
+void app_handle(struct app *app, const struct request *req,
+    const struct body *body, time_t now, struct response *resp);
+
+void response_free(struct response *resp);
+
+#endif

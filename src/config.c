@@ -1,0 +1,420 @@
+/* config.c — environment parsing and key loading. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+
+#include "buf.h"
+#include "config.h"
+
+#define KEY_FILE_MAX	(64 * 1024)
+
+const char config_help[] =
+"usage: mediagate [--help | --version | --check-config]\n"
+"\n"
+"FastCGI responder for POST /media/{id}/download-token and\n"
+"GET|HEAD /media/{id}/download/{token}.  It serves the listening socket it\n"
+"inherits as file descriptor 0 (spawn-fcgi, Apache mod_fcgid) and reads its\n"
+"configuration from the environment:\n"
+"\n"
+"  MEDIAGATE_DB                 libpq connection string (PG* variables apply)\n"
+"                               [default: empty, libpq defaults]\n"
+"  MEDIAGATE_JWT_ALG            bearer algorithm: HS256/384/512, RS256/384/512,\n"
+"                               ES256/384/512 [default: HS256]\n"
+"  MEDIAGATE_JWT_KEY_FILE       HMAC secret (>= 32 bytes) or PEM public key\n"
+"                               [required]\n"
+"  MEDIAGATE_JWT_ISSUER         required bearer iss [default: not checked]\n"
+"  MEDIAGATE_JWT_AUDIENCE       required bearer aud [default: not checked]\n"
+"  MEDIAGATE_JWT_LEEWAY         clock skew allowed, seconds [default: 30]\n"
+"  MEDIAGATE_TENANT_CLAIM       claim naming the tenant; empty: isolation off\n"
+"                               [default: tenant]\n"
+"  MEDIAGATE_TOKEN_SECRET_FILE  HMAC secret (>= 32 bytes) for download tokens\n"
+"                               [required]\n"
+"  MEDIAGATE_TOKEN_TTL          download token lifetime, seconds [default: 60]\n"
+"  MEDIAGATE_PUBLIC_URL         scheme://host[:port] of download URLs\n"
+"                               [default: from HTTPS, SERVER_NAME, SERVER_PORT]\n"
+"  MEDIAGATE_BASE_PATH          path prefix of the API, e.g. /api [default: '']\n"
+"  MEDIAGATE_STORAGE_ROOT       directory storage_file_name is relative to\n"
+"                               [required for downloads]\n"
+"  MEDIAGATE_SENDFILE_HEADER    X-Sendfile, X-LIGHTTPD-send-file or\n"
+"                               X-Accel-Redirect [default: X-Sendfile]\n"
+"\n"
+"Secret files must not be accessible to other users (chmod o-rwx).\n"
+"--check-config validates the environment, loads the keys, connects to the\n"
+"database and exits 0, or prints what is wrong and exits 1.\n";
+
+static int
+fail(char *err, size_t errsz, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errsz, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* Value of name, or NULL when unset or empty. */
+static const char *
+get_nonempty(config_getenv_fn get, const char *name)
+{
+	const char *v = get(name);
+
+	return v != NULL && *v != '\0' ? v : NULL;
+}
+
+static int
+parse_long(config_getenv_fn get, const char *name, long def, long min,
+    long max, long *out, char *err, size_t errsz)
+{
+	const char *v = get_nonempty(get, name);
+	char *end;
+	long n;
+
+	if (v == NULL) {
+		*out = def;
+		return 0;
+	}
+	errno = 0;
+	n = strtol(v, &end, 10);
+	if (errno != 0 || end == v || *end != '\0' || n < min || n > max)
+		return fail(err, errsz, "%s: '%s' is not a whole number from "
+		    "%ld to %ld", name, v, min, max);
+	*out = n;
+	return 0;
+}
+
+
+static int
+printable(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x21 || (unsigned char)*s > 0x7e)
+			return 0;
+	return 1;
+}
+
+/*
+ * scheme://host[:port] with no path, query or userinfo; a trailing '/' is
+ * dropped.  Download URLs are built by appending to it.
+ */
+static int
+parse_public_url(const char *v, char **out, char *err, size_t errsz)
+{
+	const char *host, *p;
+	size_t len = strlen(v);
+
+	while (len > 0 && v[len - 1] == '/')
+		len--;
+	if (strncmp(v, "https://", 8) == 0)
+		host = v + 8;
+	else if (strncmp(v, "http://", 7) == 0)
+		host = v + 7;
+	else
+		return fail(err, errsz, "MEDIAGATE_PUBLIC_URL: '%s' must start "
+		    "with http:// or https://", v);
+	if ((size_t)(host - v) >= len)
+		return fail(err, errsz, "MEDIAGATE_PUBLIC_URL: '%s' has no "
+		    "host", v);
+	for (p = host; p < v + len; p++)
+		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		    "0123456789.-:[]", *p) || *p == '\0')
+			return fail(err, errsz, "MEDIAGATE_PUBLIC_URL: '%s' "
+			    "must be scheme://host[:port] with no path, query "
+			    "or user", v);
+	*out = xstrndup(v, len);
+	return 0;
+}
+
+/* "" or "/seg/seg" of unreserved characters; a trailing '/' is dropped. */
+static int
+parse_base_path(const char *v, char **out, char *err, size_t errsz)
+{
+	size_t len = strlen(v);
+
+	while (len > 0 && v[len - 1] == '/')
+		len--;
+	if (len > 0 && (v[0] != '/' || strstr(v, "//") != NULL ||
+	    strstr(v, "/./") != NULL || strstr(v, "/../") != NULL ||
+	    strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "0123456789-._~/") < len))
+		return fail(err, errsz, "MEDIAGATE_BASE_PATH: '%s' must be a "
+		    "path like /api", v);
+	*out = xstrndup(v, len);
+	return 0;
+}
+
+static int
+parse_storage_root(const char *v, enum sendfile_kind kind, char **out,
+    char *err, size_t errsz)
+{
+	char real[PATH_MAX];
+	struct stat st;
+	size_t len = strlen(v);
+
+	if (v[0] != '/')
+		return fail(err, errsz, "MEDIAGATE_STORAGE_ROOT: '%s' is not "
+		    "an absolute path", v);
+	if (kind == SENDFILE_X_ACCEL) {
+		/* An nginx internal location prefix, not a directory. */
+		while (len > 1 && v[len - 1] == '/')
+			len--;
+		*out = xstrndup(v, len);
+		return 0;
+	}
+	if (realpath(v, real) == NULL || stat(real, &st) != 0)
+		return fail(err, errsz, "MEDIAGATE_STORAGE_ROOT: %s: %s", v,
+		    strerror(errno));
+	if (!S_ISDIR(st.st_mode))
+		return fail(err, errsz, "MEDIAGATE_STORAGE_ROOT: %s is not a "
+		    "directory", v);
+	*out = xstrdup(real);
+	return 0;
+}
+
+int
+config_parse(struct config *cfg, config_getenv_fn get, char *err,
+    size_t errsz)
+{
+	const char *v;
+
+	memset(cfg, 0, sizeof(*cfg));
+	v = get("MEDIAGATE_DB");
+	cfg->db = xstrdup(v != NULL ? v : "");
+
+	v = get_nonempty(get, "MEDIAGATE_JWT_ALG");
+	if (jws_alg_parse(v != NULL ? v : "HS256", &cfg->jwt_alg) != 0)
+		return fail(err, errsz, "MEDIAGATE_JWT_ALG: '%s' is not one of "
+		    "HS256 HS384 HS512 RS256 RS384 RS512 ES256 ES384 ES512", v);
+
+	if ((v = get_nonempty(get, "MEDIAGATE_JWT_KEY_FILE")) == NULL)
+		return fail(err, errsz, "MEDIAGATE_JWT_KEY_FILE: required (a "
+		    "file with the HMAC secret or the PEM public key)");
+	cfg->jwt_key_file = xstrdup(v);
+
+	if ((v = get_nonempty(get, "MEDIAGATE_JWT_ISSUER")) != NULL)
+		cfg->jwt_issuer = xstrdup(v);
+	if ((v = get_nonempty(get, "MEDIAGATE_JWT_AUDIENCE")) != NULL)
+		cfg->jwt_audience = xstrdup(v);
+	if (parse_long(get, "MEDIAGATE_JWT_LEEWAY", 30, 0, 3600,
+	    &cfg->jwt_leeway, err, errsz) != 0)
+		return -1;
+
+	/* Unset: "tenant"; set but empty: isolation off. */
+	v = get("MEDIAGATE_TENANT_CLAIM");
+	if (v == NULL)
+		cfg->tenant_claim = xstrdup("tenant");
+	else if (*v != '\0') {
+		if (!printable(v) || strlen(v) > 128)
+			return fail(err, errsz, "MEDIAGATE_TENANT_CLAIM: '%s' "
+			    "is not a claim name", v);
+		cfg->tenant_claim = xstrdup(v);
+	}
+
+	if ((v = get_nonempty(get, "MEDIAGATE_TOKEN_SECRET_FILE")) == NULL)
+		return fail(err, errsz, "MEDIAGATE_TOKEN_SECRET_FILE: required "
+		    "(a file with at least %d secret bytes)", CONFIG_SECRET_MIN);
+	cfg->token_secret_file = xstrdup(v);
+	if (parse_long(get, "MEDIAGATE_TOKEN_TTL", 60, 1, 86400,
+	    &cfg->token_ttl, err, errsz) != 0)
+		return -1;
+
+	if ((v = get_nonempty(get, "MEDIAGATE_PUBLIC_URL")) != NULL &&
+	    parse_public_url(v, &cfg->public_url, err, errsz) != 0)
+		return -1;
+	v = get("MEDIAGATE_BASE_PATH");
+	if (parse_base_path(v != NULL ? v : "", &cfg->base_path, err,
+	    errsz) != 0)
+		return -1;
+
+	v = get_nonempty(get, "MEDIAGATE_SENDFILE_HEADER");
+	if (v == NULL || strcasecmp(v, "X-Sendfile") == 0)
+		cfg->sendfile = SENDFILE_X_SENDFILE;
+	else if (strcasecmp(v, "X-LIGHTTPD-send-file") == 0)
+		cfg->sendfile = SENDFILE_X_LIGHTTPD;
+	else if (strcasecmp(v, "X-Accel-Redirect") == 0)
+		cfg->sendfile = SENDFILE_X_ACCEL;
+	else
+		return fail(err, errsz, "MEDIAGATE_SENDFILE_HEADER: '%s' is "
+		    "not one of X-Sendfile, X-LIGHTTPD-send-file, "
+		    "X-Accel-Redirect", v);
+
+	if ((v = get_nonempty(get, "MEDIAGATE_STORAGE_ROOT")) != NULL &&
+	    parse_storage_root(v, cfg->sendfile, &cfg->storage_root, err,
+	    errsz) != 0)
+		return -1;
+	return 0;
+}
+
+/*
+ * Read a whole key file into *out (NUL-terminated; caller frees).  A
+ * secret must not be accessible to other users: a key that any local
+ * account can read is a key an attacker may already have.
+ */
+static int
+read_key_file(const char *var, const char *path, int secret,
+    unsigned char **out, size_t *len, char *err, size_t errsz)
+{
+	struct stat st;
+	unsigned char *p;
+	ssize_t n;
+	size_t got = 0;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return fail(err, errsz, "%s: cannot open %s: %s", var, path,
+		    strerror(errno));
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return fail(err, errsz, "%s: %s is not a regular file", var,
+		    path);
+	}
+	if (secret && (st.st_mode & S_IRWXO) != 0) {
+		close(fd);
+		return fail(err, errsz, "%s: %s is accessible to other users "
+		    "(mode %04o); chmod o-rwx it", var, path,
+		    (unsigned)(st.st_mode & 07777));
+	}
+	if (st.st_size > KEY_FILE_MAX) {
+		close(fd);
+		return fail(err, errsz, "%s: %s is larger than %d bytes", var,
+		    path, KEY_FILE_MAX);
+	}
+	p = xmalloc((size_t)st.st_size + 1);
+	while (got < (size_t)st.st_size &&
+	    (n = read(fd, p + got, (size_t)st.st_size - got)) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			close(fd);
+			free(p);
+			return fail(err, errsz, "%s: cannot read %s: %s", var,
+			    path, strerror(errno));
+		}
+		got += (size_t)n;
+	}
+	close(fd);
+	p[got] = '\0';
+	*out = p;
+	*len = got;
+	return 0;
+}
+
+/* The PEM must be a public key of the family the algorithm needs. */
+static int
+check_public_key(const struct jws_key *key, const char *path, char *err,
+    size_t errsz)
+{
+	static const char *const curve[] = { "prime256v1", "secp384r1",
+	    "secp521r1" };
+	char group[64];
+	EVP_PKEY *pk;
+	BIO *bio;
+	int rc = 0, base;
+
+	bio = BIO_new_mem_buf(key->bytes, (int)key->len);
+	pk = bio != NULL ? PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL) : NULL;
+	BIO_free(bio);
+	if (pk == NULL)
+		return fail(err, errsz, "MEDIAGATE_JWT_KEY_FILE: %s is not a "
+		    "PEM public key (-----BEGIN PUBLIC KEY-----)", path);
+	base = EVP_PKEY_get_base_id(pk);
+	if (key->alg >= JWS_RS256 && key->alg <= JWS_RS512) {
+		if (base != EVP_PKEY_RSA)
+			rc = fail(err, errsz, "MEDIAGATE_JWT_KEY_FILE: %s is "
+			    "not an RSA key, as %s needs", path,
+			    jws_alg_name(key->alg));
+		else if (EVP_PKEY_get_bits(pk) < 2048)
+			rc = fail(err, errsz, "MEDIAGATE_JWT_KEY_FILE: %s is "
+			    "an RSA key of %d bits; at least 2048 are needed",
+			    path, EVP_PKEY_get_bits(pk));
+	} else if (base != EVP_PKEY_EC ||
+	    EVP_PKEY_get_group_name(pk, group, sizeof(group), NULL) != 1 ||
+	    strcmp(group, curve[key->alg - JWS_ES256]) != 0)
+		rc = fail(err, errsz, "MEDIAGATE_JWT_KEY_FILE: %s is not an "
+		    "EC key on curve %s, as %s needs", path,
+		    curve[key->alg - JWS_ES256], jws_alg_name(key->alg));
+	EVP_PKEY_free(pk);
+	return rc;
+}
+
+int
+config_load_keys(struct config *cfg, char *err, size_t errsz)
+{
+	struct jws_key *bk = &cfg->bearer_key, *tk = &cfg->token_key;
+	int hmac = jws_alg_is_hmac(cfg->jwt_alg);
+
+	bk->alg = cfg->jwt_alg;
+	if (read_key_file("MEDIAGATE_JWT_KEY_FILE", cfg->jwt_key_file, hmac,
+	    &bk->bytes, &bk->len, err, errsz) != 0)
+		return -1;
+	if (hmac && bk->len < CONFIG_SECRET_MIN)
+		return fail(err, errsz, "MEDIAGATE_JWT_KEY_FILE: %s holds %zu "
+		    "bytes; an HMAC secret needs at least %d",
+		    cfg->jwt_key_file, bk->len, CONFIG_SECRET_MIN);
+	if (!hmac && check_public_key(bk, cfg->jwt_key_file, err, errsz) != 0)
+		return -1;
+
+	tk->alg = JWS_HS256;
+	if (read_key_file("MEDIAGATE_TOKEN_SECRET_FILE",
+	    cfg->token_secret_file, 1, &tk->bytes, &tk->len, err, errsz) != 0)
+		return -1;
+	if (tk->len < CONFIG_SECRET_MIN)
+		return fail(err, errsz, "MEDIAGATE_TOKEN_SECRET_FILE: %s holds "
+		    "%zu bytes; at least %d are needed", cfg->token_secret_file,
+		    tk->len, CONFIG_SECRET_MIN);
+	/* One secret for both would let a bearer token pass as a download
+	 * token and the other way round. */
+	if (hmac && bk->len == tk->len &&
+	    memcmp(bk->bytes, tk->bytes, tk->len) == 0)
+		return fail(err, errsz, "MEDIAGATE_TOKEN_SECRET_FILE: must "
+		    "differ from the bearer secret in MEDIAGATE_JWT_KEY_FILE");
+	return 0;
+}
+
+static void
+free_secret(struct jws_key *k)
+{
+	if (k->bytes != NULL)
+		explicit_bzero(k->bytes, k->len);
+	free(k->bytes);
+	k->bytes = NULL;
+	k->len = 0;
+}
+
+void
+config_free(struct config *cfg)
+{
+	free(cfg->db);
+	free(cfg->jwt_key_file);
+	free(cfg->jwt_issuer);
+	free(cfg->jwt_audience);
+	free(cfg->tenant_claim);
+	free(cfg->token_secret_file);
+	free(cfg->public_url);
+	free(cfg->base_path);
+	free(cfg->storage_root);
+	free_secret(&cfg->bearer_key);
+	free_secret(&cfg->token_key);
+	memset(cfg, 0, sizeof(*cfg));
+}
+
+const char *
+config_sendfile_header(enum sendfile_kind kind)
+{
+	switch (kind) {
+	case SENDFILE_X_LIGHTTPD:	return "X-LIGHTTPD-send-file";
+	case SENDFILE_X_ACCEL:		return "X-Accel-Redirect";
+	case SENDFILE_X_SENDFILE:
+	default:			return "X-Sendfile";
+	}
+}

@@ -1,0 +1,46 @@
+/*
+ * db.h — the responder's one PostgreSQL connection (libpq).
+ *
+ * Opened after the process starts (so after spawn-fcgi's fork), with one
+ * prepared statement; a broken connection is replaced transparently on the
+ * next request.  Every wait is bounded: connect_timeout (default 2 s),
+ * statement_timeout and a client-side deadline on each query.  Only this
+ * module touches libpq.
+ */
+#ifndef MG_DB_H
+#define MG_DB_H
+
+#include <stddef.h>
+
+#include "err.h"
+
+struct db;
+
+/* One media row as the responder needs it. */
+struct media {
+	char	*mime_type;		/* NULL: application/octet-stream */
+	char	*file_name;		/* original name, any UTF-8 */
+	char	*storage_file_name;	/* NULL: not uploaded yet */
+	void	*res;			/* the PGresult the strings live in */
+};
+
+/* Create the handle; conninfo is kept (a copy).  Does not connect. */
+struct db *db_new(const char *conninfo);
+
+/* Connect now if not connected.  MG_OK, or MG_EUNAVAIL with the libpq
+ * message in errbuf (for the log, never for a client). */
+enum mg_err db_connect(struct db *db, char *errbuf, size_t errsz);
+
+/*
+ * Look up a live (not deleted) media by id, restricted to tenant unless
+ * tenant is NULL.  MG_OK fills *m (release with db_media_free), MG_ENOTFOUND
+ * when there is no such row, MG_EUNAVAIL when the database cannot be
+ * reached, MG_EINTERNAL for other failures; errbuf says why.
+ */
+enum mg_err db_media_lookup(struct db *db, const char *id, const char *tenant,
+    struct media *m, char *errbuf, size_t errsz);
+
+void db_media_free(struct media *m);
+void db_free(struct db *db);
+
+#endif

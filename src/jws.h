@@ -1,0 +1,63 @@
+/*
+ * jws.h — verification of compact JWS (RFC 7515) tokens with one pinned
+ * algorithm and one key from configuration.
+ *
+ * libjwt 1.10 takes the algorithm from the token's own header and skips
+ * verification when the key is empty, so the header is checked here first:
+ * its "alg" must equal the configured algorithm exactly, which refuses
+ * "none" (in any spelling) and HMAC tokens presented to an RSA/EC key.
+ * Header members that name other keys (kid, jku, x5u, jwk, x5c) are
+ * ignored: the key comes from configuration only.
+ */
+#ifndef MG_JWS_H
+#define MG_JWS_H
+
+#include <stddef.h>
+
+#include <yajl/yajl_tree.h>
+
+#define JWS_MAX_LEN	8192	/* longest compact token accepted */
+
+enum jws_alg {
+	JWS_HS256, JWS_HS384, JWS_HS512,
+	JWS_RS256, JWS_RS384, JWS_RS512,
+	JWS_ES256, JWS_ES384, JWS_ES512,
+};
+
+struct jws_key {
+	enum jws_alg	 alg;
+	unsigned char	*bytes;	/* HMAC secret, or PEM public key text */
+	size_t		 len;	/* length of bytes (PEM: without NUL) */
+};
+
+enum jws_result {
+	JWS_OK = 0,
+	JWS_MALFORMED,		/* not three base64url parts of JSON */
+	JWS_WRONG_ALG,		/* header alg is not the pinned one */
+	JWS_BAD_SIGNATURE,	/* signature does not verify */
+};
+
+/* Parse an algorithm name ("HS256" …, exact case); 0 on success. */
+int		 jws_alg_parse(const char *name, enum jws_alg *out);
+const char	*jws_alg_name(enum jws_alg alg);
+int		 jws_alg_is_hmac(enum jws_alg alg);
+
+/*
+ * Verify token[0..len) against key.  On JWS_OK, *claims is the payload as a
+ * JSON object without duplicate names; the caller owns it and frees it with
+ * yajl_tree_free().  On failure *claims is NULL.
+ */
+enum jws_result jws_verify(const struct jws_key *key, const char *token,
+    size_t len, yajl_val *claims);
+
+/*
+ * base64url without padding (RFC 7515 §2).  jws_b64_decode returns the
+ * decoded length, or -1 for characters outside the alphabet or an
+ * impossible length; out must hold len * 3 / 4 + 1 bytes (a NUL is added).
+ */
+long	jws_b64_decode(const char *in, size_t len, unsigned char *out);
+/* Append the encoding of in[0..len) to out (capacity len*4/3+3), NUL added;
+ * returns the encoded length. */
+size_t	jws_b64_encode(const unsigned char *in, size_t len, char *out);
+
+#endif

@@ -1,0 +1,51 @@
+/* log.c — stderr logging. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+
+static char prefix[32] = "mediagate: ";
+
+void
+log_init(void)
+{
+	snprintf(prefix, sizeof(prefix), "mediagate[%ld]: ", (long)getpid());
+}
+
+void
+log_msg(const char *fmt, ...)
+{
+	char line[2048];
+	size_t n;
+	va_list ap;
+	int r;
+
+	n = strlen(prefix);
+	memcpy(line, prefix, n);
+	va_start(ap, fmt);
+	r = vsnprintf(line + n, sizeof(line) - n - 1, fmt, ap);
+	va_end(ap);
+	if (r < 0)
+		return;
+	n += (size_t)r < sizeof(line) - n - 1 ? (size_t)r :
+	    sizeof(line) - n - 2;
+	line[n++] = '\n';
+	(void)!write(STDERR_FILENO, line, n);
+}
+
+void
+log_request_id(const char *given, char *out, size_t outsz)
+{
+	static unsigned long counter;
+	size_t len = given != NULL ? strlen(given) : 0;
+
+	if (len > 0 && len <= 64 && len < outsz &&
+	    strspn(given, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "0123456789._-") == len) {
+		memcpy(out, given, len + 1);
+		return;
+	}
+	snprintf(out, outsz, "%ld-%lu", (long)getpid(), ++counter);
+}

@@ -1,0 +1,206 @@
+/*
+ * main.c — the FastCGI shell: start-up checks, signals, the accept loop,
+ * reading bodies and writing responses.  The only file that touches
+ * libfcgi.
+ */
+#include "autoconfig.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <fcgiapp.h>
+
+#include "app.h"
+#include "config.h"
+#include "db.h"
+#include "log.h"
+
+static volatile sig_atomic_t stopping;
+
+/*
+ * SIGTERM (systemd, spawn-fcgi supervisors) and SIGUSR1 (mod_fcgid,
+ * graceful restarts) stop the process after the request in hand.  Without
+ * SA_RESTART the accept(2) an idle process sits in fails with EINTR, and
+ * FCGX_ShutdownPending() makes libfcgi return instead of retrying.
+ */
+static void
+on_stop(int sig)
+{
+	(void)sig;
+	stopping = 1;
+	FCGX_ShutdownPending();
+}
+
+static int
+install_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGTERM, &sa, NULL) != 0 ||
+	    sigaction(SIGUSR1, &sa, NULL) != 0 ||
+	    sigaction(SIGINT, &sa, NULL) != 0)
+		return -1;
+	/* A client that goes away mid-response must not kill us. */
+	sa.sa_handler = SIG_IGN;
+	return sigaction(SIGPIPE, &sa, NULL);
+}
+
+/*
+ * Read the request body into body (at most APP_BODY_MAX + 1 bytes, so an
+ * oversized body is known without reading all of it).  A declared
+ * Content-Length above the limit is not read at all.
+ */
+static void
+read_body(FCGX_Stream *in, const struct request *req, struct buf *store,
+    struct body *body)
+{
+	char chunk[8192];
+	int n;
+
+	buf_reset(store);
+	memset(body, 0, sizeof(*body));
+	if (req->content_length > APP_BODY_MAX) {
+		body->too_large = true;
+		return;
+	}
+	while (store->len <= APP_BODY_MAX &&
+	    (n = FCGX_GetStr(chunk, sizeof(chunk), in)) > 0)
+		buf_append(store, chunk, (size_t)n);
+	body->too_large = store->len > APP_BODY_MAX;
+	body->data = buf_str(store);
+	body->len = store->len;
+}
+
+static void
+write_response(FCGX_Stream *out, const struct response *resp)
+{
+	FCGX_FPrintF(out, "Status: %d %s\r\n", resp->status,
+	    err_reason(resp->status));
+	FCGX_PutStr(buf_str(&resp->head), (int)resp->head.len, out);
+	if (!resp->no_body)
+		FCGX_FPrintF(out, "Content-Length: %zu\r\n", resp->body.len);
+	FCGX_PutS("\r\n", out);
+	if (!resp->no_body)
+		FCGX_PutStr(buf_str(&resp->body), (int)resp->body.len, out);
+}
+
+static const char *
+env_get(const char *name)
+{
+	return getenv(name);
+}
+
+/* Parse the environment and load the keys, or say why not on stderr. */
+static int
+load_config(struct config *cfg)
+{
+	char err[512];
+
+	if (config_parse(cfg, env_get, err, sizeof(err)) != 0 ||
+	    config_load_keys(cfg, err, sizeof(err)) != 0) {
+		fprintf(stderr, "mediagate: %s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+check_config(const struct config *cfg)
+{
+	char err[512];
+	struct db *db = db_new(cfg->db);
+	int rc = 0;
+
+	if (db_connect(db, err, sizeof(err)) != MG_OK) {
+		fprintf(stderr, "mediagate: MEDIAGATE_DB: %s\n", err);
+		rc = 1;
+	} else
+		printf("mediagate: configuration OK (%s bearer key, database "
+		    "reachable, downloads %s)\n", jws_alg_name(cfg->jwt_alg),
+		    cfg->storage_root ? "on" : "off");
+	db_free(db);
+	return rc;
+}
+
+static int
+serve(const struct config *cfg)
+{
+	struct db *db;
+	struct app app;
+	struct request req;
+	struct response resp = { 0 };
+	struct buf bodybuf = { 0 };
+	struct body body;
+	FCGX_Request fr;
+	char err[512];
+
+	if (FCGX_Init() != 0 || FCGX_IsCGI()) {
+		fprintf(stderr, "mediagate: file descriptor 0 is not a "
+		    "listening socket; run mediagate under spawn-fcgi or a "
+		    "FastCGI process manager (see --help)\n");
+		return 1;
+	}
+	if (install_signals() != 0 || FCGX_InitRequest(&fr, 0, 0) != 0) {
+		fprintf(stderr, "mediagate: cannot set up: %s\n",
+		    strerror(errno));
+		return 1;
+	}
+	log_init();
+	db = db_new(cfg->db);
+	/* Connect now so the first request does not pay for it; a database
+	 * that is down is not fatal: requests get 503 until it is back. */
+	if (db_connect(db, err, sizeof(err)) != MG_OK)
+		log_msg("database not reachable yet: %s", err);
+	app_init(&app, cfg, db);
+
+	while (!stopping && FCGX_Accept_r(&fr) >= 0) {
+		request_parse(&req, fr.envp);
+		read_body(fr.in, &req, &bodybuf, &body);
+		app_handle(&app, &req, &body, time(NULL), &resp);
+		write_response(fr.out, &resp);
+		FCGX_Finish_r(&fr);
+	}
+
+	FCGX_Free(&fr, 1);
+	app_free(&app);
+	response_free(&resp);
+	buf_free(&bodybuf);
+	db_free(db);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct config cfg;
+	int rc;
+
+	if (argc > 1 && strcmp(argv[1], "--help") == 0) {
+		fputs(config_help, stdout);
+		return 0;
+	}
+	if (argc > 1 && strcmp(argv[1], "--version") == 0) {
+		printf("mediagate %s\n", PACKAGE_VERSION);
+		return 0;
+	}
+	if (argc > 2 || (argc == 2 && strcmp(argv[1], "--check-config") != 0)) {
+		fprintf(stderr, "mediagate: unknown argument '%s' (see "
+		    "--help)\n", argv[1]);
+		return 1;
+	}
+	if (load_config(&cfg) != 0) {
+		config_free(&cfg);
+		return 1;
+	}
+	rc = argc == 2 ? check_config(&cfg) : serve(&cfg);
+	config_free(&cfg);
+	return rc;
+}

@@ -1,0 +1,119 @@
+/* token.c — mint and check download tokens. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include <jwt.h>
+
+#include "json.h"
+#include "token.h"
+
+#define TOKEN_SKEW	1	/* seconds; responders' clocks may differ */
+
+/* Fill p with n bytes from the kernel CSPRNG (getrandom(2)). */
+static int
+random_bytes(unsigned char *p, size_t n)
+{
+	ssize_t got;
+
+	while (n > 0) {
+		got = getrandom(p, n, 0);
+		if (got < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += got;
+		n -= (size_t)got;
+	}
+	return 0;
+}
+
+enum mg_err
+token_mint(const struct token_ctx *ctx, const char *id, const char *tenant,
+    time_t now, struct buf *out, const char **why)
+{
+	unsigned char rnd[TOKEN_JTI_BYTES];
+	char jti[TOKEN_JTI_BYTES * 4 / 3 + 3];
+	jwt_t *jwt = NULL;
+	char *s = NULL;
+	enum mg_err err = MG_EINTERNAL;
+
+	if (random_bytes(rnd, sizeof(rnd)) != 0) {
+		*why = "getrandom failed";
+		return MG_EINTERNAL;
+	}
+	jws_b64_encode(rnd, sizeof(rnd), jti);
+
+	*why = "libjwt failed to build the token";
+	if (jwt_new(&jwt) != 0)
+		return MG_EINTERNAL;
+	if (jwt_add_grant(jwt, "sub", id) != 0 ||
+	    (ctx->tenant_on && jwt_add_grant(jwt, "tenant", tenant) != 0) ||
+	    jwt_add_grant_int(jwt, "iat", (long)now) != 0 ||
+	    jwt_add_grant_int(jwt, "exp", (long)now + ctx->ttl) != 0 ||
+	    jwt_add_grant(jwt, "jti", jti) != 0 ||
+	    jwt_set_alg(jwt, JWT_ALG_HS256, ctx->key.bytes,
+	    (int)ctx->key.len) != 0 ||
+	    (s = jwt_encode_str(jwt)) == NULL)
+		goto done;
+	buf_puts(out, s);
+	err = MG_OK;
+	*why = NULL;
+done:
+	free(s);
+	jwt_free(jwt);
+	return err;
+}
+
+enum mg_err
+token_check_claims(const struct token_ctx *ctx, yajl_val claims,
+    const char *id, time_t now, char *tenant, const char **why)
+{
+	const char *sub = json_string(json_get(claims, "sub")), *ten;
+	long long exp;
+
+	*tenant = '\0';
+	if (sub == NULL || !json_integer(json_get(claims, "exp"), &exp)) {
+		*why = "The download token is malformed.";
+		return MG_EFORBIDDEN;
+	}
+	if (strcmp(sub, id) != 0) {
+		*why = "The download token is for another media.";
+		return MG_EFORBIDDEN;
+	}
+	if (ctx->tenant_on) {
+		ten = json_string(json_get(claims, "tenant"));
+		if (ten == NULL || *ten == '\0' ||
+		    strlen(ten) > AUTH_TENANT_MAX) {
+			*why = "The download token names no tenant.";
+			return MG_EFORBIDDEN;
+		}
+		strcpy(tenant, ten);
+	}
+	/* Valid through its whole lifetime so resumed downloads work. */
+	if ((long long)now - TOKEN_SKEW >= exp) {
+		*why = "The download token has expired.";
+		return MG_EEXPIRED;
+	}
+	*why = NULL;
+	return MG_OK;
+}
+
+enum mg_err
+token_check(const struct token_ctx *ctx, const char *token, const char *id,
+    time_t now, char *tenant, const char **why)
+{
+	yajl_val claims;
+	enum mg_err err;
+
+	*tenant = '\0';
+	if (jws_verify(&ctx->key, token, strlen(token), &claims) != JWS_OK) {
+		*why = "The download token is malformed or forged.";
+		return MG_EFORBIDDEN;
+	}
+	err = token_check_claims(ctx, claims, id, now, tenant, why);
+	yajl_tree_free(claims);
+	return err;
+}

@@ -1,0 +1,46 @@
+/*
+ * token.h — download tokens: compact JWS, HS256, signed with the token
+ * secret, claims sub (media id), tenant (with isolation on), iat, exp and a
+ * random jti.  Self-contained, so any responder with the secret checks it.
+ */
+#ifndef MG_TOKEN_H
+#define MG_TOKEN_H
+
+#include <stddef.h>
+#include <time.h>
+
+#include "auth.h"
+#include "buf.h"
+#include "err.h"
+#include "jws.h"
+
+#define TOKEN_JTI_BYTES	16	/* 128 random bits */
+
+struct token_ctx {
+	struct jws_key	 key;		/* alg JWS_HS256, the token secret */
+	long		 ttl;		/* lifetime in seconds */
+	int		 tenant_on;	/* put/check the tenant claim */
+};
+
+/*
+ * Mint a token for media id of tenant (ignored when isolation is off) at
+ * time now, appending it to out.  MG_EINTERNAL if randomness or libjwt
+ * fails (the cause goes to *why, for the log only).
+ */
+enum mg_err token_mint(const struct token_ctx *ctx, const char *id,
+    const char *tenant, time_t now, struct buf *out, const char **why);
+
+/*
+ * Check token for media id at time now.  MG_OK fills tenant (capacity
+ * AUTH_TENANT_MAX + 1; "" with isolation off); MG_EFORBIDDEN for anything
+ * malformed, forged or for another media; MG_EEXPIRED once it has expired
+ * (1 s of skew allowed between responders).
+ */
+enum mg_err token_check(const struct token_ctx *ctx, const char *token,
+    const char *id, time_t now, char *tenant, const char **why);
+
+/* Same rules on already-verified claims (pure, for tests and fuzzing). */
+enum mg_err token_check_claims(const struct token_ctx *ctx, yajl_val claims,
+    const char *id, time_t now, char *tenant, const char **why);
+
+#endif
