@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "app.h"
-#include "json.h"
+#include "sjson.h"
 #include "log.h"
 #include "negotiate.h"
 #include "render.h"
@@ -130,7 +130,7 @@ check_body(const struct body *body)
 			break;
 	if (i == body->len)
 		return MG_OK;
-	return json_check(body->data, body->len, 64, &is_object) &&
+	return sjson_check(body->data, body->len, 64, &is_object) &&
 	    is_object ? MG_OK : MG_EBADREQ;
 }
 

@@ -4,7 +4,7 @@
 #include <strings.h>
 
 #include "auth.h"
-#include "json.h"
+#include "sjson.h"
 
 /* RFC 6750 §2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" /
  * "+" / "/" ) *"=". */
@@ -59,11 +59,11 @@ enum claim_state { CLAIM_ABSENT, CLAIM_OK, CLAIM_BAD };
 static enum claim_state
 numeric_date(yajl_val claims, const char *name, long long *out)
 {
-	yajl_val v = json_get(claims, name);
+	yajl_val v = sjson_get(claims, name);
 
 	if (v == NULL)
 		return CLAIM_ABSENT;
-	return json_integer(v, out) ? CLAIM_OK : CLAIM_BAD;
+	return sjson_integer(v, out) ? CLAIM_OK : CLAIM_BAD;
 }
 
 /*
@@ -80,7 +80,7 @@ list_has(yajl_val v, const char *perm, bool allow_string, bool allow_array)
 
 	if (v == NULL)
 		return 0;
-	if (allow_string && (s = json_string(v)) != NULL) {
+	if (allow_string && (s = sjson_string(v)) != NULL) {
 		/* RFC 6749 §3.3: space-delimited, case-sensitive. */
 		for (p = s; *p != '\0'; p = e) {
 			while (*p == ' ')
@@ -93,7 +93,7 @@ list_has(yajl_val v, const char *perm, bool allow_string, bool allow_array)
 	}
 	if (allow_array && YAJL_IS_ARRAY(v)) {
 		for (i = 0; i < v->u.array.len; i++) {
-			const char *it = json_string(v->u.array.values[i]);
+			const char *it = sjson_string(v->u.array.values[i]);
 
 			if (it == NULL)
 				return -1;
@@ -109,7 +109,7 @@ list_has(yajl_val v, const char *perm, bool allow_string, bool allow_array)
 static int
 audience_has(yajl_val aud, const char *want)
 {
-	const char *s = json_string(aud);
+	const char *s = sjson_string(aud);
 	size_t i;
 	int found = 0;
 
@@ -118,7 +118,7 @@ audience_has(yajl_val aud, const char *want)
 	if (!YAJL_IS_ARRAY(aud))
 		return -1;
 	for (i = 0; i < aud->u.array.len; i++) {
-		const char *it = json_string(aud->u.array.values[i]);
+		const char *it = sjson_string(aud->u.array.values[i]);
 
 		if (it == NULL)
 			return -1;
@@ -169,17 +169,17 @@ auth_check_claims(yajl_val claims, const struct auth_policy *pol,
 	}
 
 	/* Registered claims are type-checked whether or not configured. */
-	iss = json_get(claims, "iss");
+	iss = sjson_get(claims, "iss");
 	if (iss != NULL && !YAJL_IS_STRING(iss)) {
 		*why = "The bearer token's iss claim is not a string.";
 		return MG_EAUTH;
 	}
 	if (pol->issuer != NULL &&
-	    ((s = json_string(iss)) == NULL || strcmp(s, pol->issuer) != 0)) {
+	    ((s = sjson_string(iss)) == NULL || strcmp(s, pol->issuer) != 0)) {
 		*why = "The bearer token is from another issuer.";
 		return MG_EAUTH;
 	}
-	aud = json_get(claims, "aud");
+	aud = sjson_get(claims, "aud");
 	a = aud != NULL ? audience_has(aud, pol->audience) : 0;
 	if (a < 0) {
 		*why = "The bearer token's aud claim is malformed.";
@@ -191,10 +191,10 @@ auth_check_claims(yajl_val claims, const struct auth_policy *pol,
 	}
 
 	/* The permission may come in any of three customary claims. */
-	a = list_has(json_get(claims, "permissions"), pol->permission,
+	a = list_has(sjson_get(claims, "permissions"), pol->permission,
 	    false, true);
-	b = list_has(json_get(claims, "scope"), pol->permission, true, false);
-	c = list_has(json_get(claims, "scp"), pol->permission, true, true);
+	b = list_has(sjson_get(claims, "scope"), pol->permission, true, false);
+	c = list_has(sjson_get(claims, "scp"), pol->permission, true, true);
 	if (a < 0 || b < 0 || c < 0) {
 		*why = "The bearer token's permissions, scope or scp claim is "
 		    "malformed.";
@@ -206,7 +206,7 @@ auth_check_claims(yajl_val claims, const struct auth_policy *pol,
 	}
 
 	if (pol->tenant_claim != NULL) {
-		s = json_string(json_get(claims, pol->tenant_claim));
+		s = sjson_string(sjson_get(claims, pol->tenant_claim));
 		if (s == NULL || *s == '\0' || strlen(s) > AUTH_TENANT_MAX) {
 			*why = "The bearer token names no tenant.";
 			return MG_EFORBIDDEN;

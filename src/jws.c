@@ -6,7 +6,7 @@
 #include <jwt.h>
 
 #include "buf.h"
-#include "json.h"
+#include "sjson.h"
 #include "jws.h"
 
 static const struct {
@@ -123,7 +123,7 @@ decode_json_part(const char *part, size_t len)
 
 	raw = xmalloc(len * 3 / 4 + 1);
 	if ((n = jws_b64_decode(part, len, raw)) > 0)
-		v = json_parse_object((const char *)raw, (size_t)n);
+		v = sjson_parse_object((const char *)raw, (size_t)n);
 	free(raw);
 	return v;
 }
@@ -133,11 +133,11 @@ decode_json_part(const char *part, size_t len)
 static enum jws_result
 check_header(yajl_val hdr, enum jws_alg want)
 {
-	const char *alg = json_string(json_get(hdr, "alg"));
+	const char *alg = sjson_string(sjson_get(hdr, "alg"));
 
 	if (alg == NULL)
 		return JWS_MALFORMED;
-	if (json_get(hdr, "crit") != NULL)
+	if (sjson_get(hdr, "crit") != NULL)
 		return JWS_MALFORMED;
 	if (strcmp(alg, algs[want].name) != 0)
 		return JWS_WRONG_ALG;

@@ -6,7 +6,7 @@
 
 #include <jwt.h>
 
-#include "json.h"
+#include "sjson.h"
 #include "token.h"
 
 #define TOKEN_SKEW	1	/* seconds; responders' clocks may differ */
@@ -71,11 +71,11 @@ enum mg_err
 token_check_claims(const struct token_ctx *ctx, yajl_val claims,
     const char *id, time_t now, char *tenant, const char **why)
 {
-	const char *sub = json_string(json_get(claims, "sub")), *ten;
+	const char *sub = sjson_string(sjson_get(claims, "sub")), *ten;
 	long long exp;
 
 	*tenant = '\0';
-	if (sub == NULL || !json_integer(json_get(claims, "exp"), &exp)) {
+	if (sub == NULL || !sjson_integer(sjson_get(claims, "exp"), &exp)) {
 		*why = "The download token is malformed.";
 		return MG_EFORBIDDEN;
 	}
@@ -84,7 +84,7 @@ token_check_claims(const struct token_ctx *ctx, yajl_val claims,
 		return MG_EFORBIDDEN;
 	}
 	if (ctx->tenant_on) {
-		ten = json_string(json_get(claims, "tenant"));
+		ten = sjson_string(sjson_get(claims, "tenant"));
 		if (ten == NULL || *ten == '\0' ||
 		    strlen(ten) > AUTH_TENANT_MAX) {
 			*why = "The download token names no tenant.";

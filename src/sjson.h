@@ -1,49 +1,50 @@
 /*
- * json.h — strict JSON input over yajl.
+ * sjson.h — strict JSON input over yajl ("sjson_", since jansson, which
+ * libjwt links in, owns the "json_" names).
  *
  * yajl_tree builds and frees trees recursively and accepts duplicate object
  * keys; everything mediagate parses from a client first goes through
- * json_check(), which bounds nesting and validates UTF-8 with the streaming
+ * sjson_check(), which bounds nesting and validates UTF-8 with the streaming
  * parser, so the tree built afterwards is small and unambiguous.
  */
-#ifndef MG_JSON_H
-#define MG_JSON_H
+#ifndef MG_SJSON_H
+#define MG_SJSON_H
 
 #include <stdbool.h>
 #include <stddef.h>
 
 #include <yajl/yajl_tree.h>
 
-#define JSON_MAX_DEPTH	16
+#define SJSON_MAX_DEPTH	16
 
 /*
  * True if buf[0..len) is exactly one JSON text (RFC 8259) with valid UTF-8,
  * no NUL byte and nesting no deeper than max_depth.  *is_object tells
  * whether the top-level value is an object.
  */
-bool json_check(const char *buf, size_t len, int max_depth, bool *is_object);
+bool sjson_check(const char *buf, size_t len, int max_depth, bool *is_object);
 
 /*
- * Parse buf[0..len) into a tree if it passes json_check(), is an object and
+ * Parse buf[0..len) into a tree if it passes sjson_check(), is an object and
  * has no duplicate member names at the top level.  Returns NULL otherwise.
  * The caller owns the result and frees it with yajl_tree_free().
  */
-yajl_val json_parse_object(const char *buf, size_t len);
+yajl_val sjson_parse_object(const char *buf, size_t len);
 
 /* The string value of v, or NULL if v is not a string. */
 static inline const char *
-json_string(yajl_val v)
+sjson_string(yajl_val v)
 {
 	return YAJL_IS_STRING(v) ? v->u.string : NULL;
 }
 
 /* Member of object obj named key (exact, case-sensitive), or NULL. */
-yajl_val json_get(yajl_val obj, const char *key);
+yajl_val sjson_get(yajl_val obj, const char *key);
 
 /*
  * True if v is a JSON number written as an integer (optional '-' and
  * digits, no fraction or exponent) that fits a long long; stores it in *out.
  */
-bool json_integer(yajl_val v, long long *out);
+bool sjson_integer(yajl_val v, long long *out);
 
 #endif

@@ -1,11 +1,11 @@
-/* json.c — bounded, strict JSON parsing for untrusted input. */
+/* sjson.c — bounded, strict JSON parsing for untrusted input. */
 #include <stdlib.h>
 #include <string.h>
 
 #include <yajl/yajl_parse.h>
 
 #include "buf.h"
-#include "json.h"
+#include "sjson.h"
 
 struct check_state {
 	int	depth;
@@ -65,7 +65,7 @@ static const yajl_callbacks check_callbacks = {
 };
 
 bool
-json_check(const char *buf, size_t len, int max_depth, bool *is_object)
+sjson_check(const char *buf, size_t len, int max_depth, bool *is_object)
 {
 	struct check_state st = { 0, max_depth, 0 };
 	yajl_handle h;
@@ -91,14 +91,14 @@ json_check(const char *buf, size_t len, int max_depth, bool *is_object)
 }
 
 yajl_val
-json_parse_object(const char *buf, size_t len)
+sjson_parse_object(const char *buf, size_t len)
 {
 	yajl_val v;
 	size_t i, j, n;
 	bool is_object;
 	char *copy;
 
-	if (!json_check(buf, len, JSON_MAX_DEPTH, &is_object) || !is_object)
+	if (!sjson_check(buf, len, SJSON_MAX_DEPTH, &is_object) || !is_object)
 		return NULL;
 	/* yajl_tree_parse wants a C string. */
 	copy = xstrndup(buf, len);
@@ -122,7 +122,7 @@ json_parse_object(const char *buf, size_t len)
 }
 
 yajl_val
-json_get(yajl_val obj, const char *key)
+sjson_get(yajl_val obj, const char *key)
 {
 	size_t i;
 
@@ -135,7 +135,7 @@ json_get(yajl_val obj, const char *key)
 }
 
 bool
-json_integer(yajl_val v, long long *out)
+sjson_integer(yajl_val v, long long *out)
 {
 	const char *s;
 

@@ -1,0 +1,24 @@
+/* check_unit.c — unit tests of mediagate's pure core. */
+#include <stdlib.h>
+
+#include "unit_suites.h"
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(suite_route());
+	int failed;
+
+	srunner_add_suite(sr, suite_negotiate());
+	srunner_add_suite(sr, suite_json());
+	srunner_add_suite(sr, suite_auth());
+	srunner_add_suite(sr, suite_token());
+	srunner_add_suite(sr, suite_render());
+	srunner_add_suite(sr, suite_config());
+	srunner_add_suite(sr, suite_request());
+	srunner_add_suite(sr, suite_storage());
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -1,0 +1,118 @@
+/* unit_sjson.c — strict JSON input. */
+#include <string.h>
+
+#include "sjson.h"
+#include "unit_suites.h"
+
+static bool
+check(const char *s, int depth, bool *obj)
+{
+	return sjson_check(s, strlen(s), depth, obj);
+}
+
+START_TEST(valid_texts)
+{
+	bool obj;
+
+	ck_assert(check("{}", 4, &obj) && obj);
+	ck_assert(check(" {\"a\":[1,{\"b\":null}]} ", 4, &obj) && obj);
+	ck_assert(check("[1]", 4, &obj) && !obj);
+	ck_assert(check("\"x\"", 4, &obj) && !obj);
+	ck_assert(check("12", 4, &obj) && !obj);
+}
+END_TEST
+
+START_TEST(invalid_texts)
+{
+	static const char *const bad[] = {
+		"", " ", "{", "{\"a\":}", "{} {}", "{}x", "{'a':1}",
+		"{\"a\":1,}", "/*c*/{}", "{\"\xff\":1}", "{\"a\":\"\xc3\x28\"}",
+		"{\"a\":\"\\u0000\"}", "{\"\\u0000\":1}", "nul",
+	};
+	size_t i;
+	bool obj;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_msg(!check(bad[i], 8, &obj), "accepted %s", bad[i]);
+	/* An embedded NUL byte ends nothing: refused. */
+	ck_assert(!sjson_check("{}\0", 3, 8, &obj));
+}
+END_TEST
+
+START_TEST(depth_limit)
+{
+	char deep[200];
+	int i;
+	bool obj;
+
+	for (i = 0; i < 20; i++)
+		deep[i] = '[';
+	for (i = 20; i < 40; i++)
+		deep[i] = ']';
+	deep[40] = '\0';
+	ck_assert(check(deep, 20, &obj));
+	ck_assert(!check(deep, 19, &obj));
+}
+END_TEST
+
+START_TEST(parse_object_rules)
+{
+	yajl_val v;
+	long long n;
+
+	v = sjson_parse_object("{\"a\":1,\"b\":\"x\"}", 15);
+	ck_assert_ptr_nonnull(v);
+	ck_assert(sjson_integer(sjson_get(v, "a"), &n) && n == 1);
+	ck_assert_str_eq(sjson_string(sjson_get(v, "b")), "x");
+	ck_assert_ptr_null(sjson_get(v, "c"));
+	ck_assert_ptr_null(sjson_string(sjson_get(v, "a")));
+	yajl_tree_free(v);
+
+	/* Duplicate names: refused. */
+	ck_assert_ptr_null(sjson_parse_object("{\"a\":1,\"a\":2}", 13));
+	ck_assert_ptr_null(sjson_parse_object("[1]", 3));
+}
+END_TEST
+
+START_TEST(integers_only)
+{
+	static const struct { const char *text; bool ok; long long v; } c[] = {
+		{ "{\"n\":0}", true, 0 },
+		{ "{\"n\":-5}", true, -5 },
+		{ "{\"n\":9223372036854775807}", true, 9223372036854775807LL },
+		{ "{\"n\":9223372036854775808}", false, 0 },
+		{ "{\"n\":1.0}", false, 0 },
+		{ "{\"n\":1e3}", false, 0 },
+		{ "{\"n\":\"1\"}", false, 0 },
+		{ "{\"n\":true}", false, 0 },
+	};
+	size_t i;
+	long long n;
+
+	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		yajl_val v = sjson_parse_object(c[i].text, strlen(c[i].text));
+
+		ck_assert_ptr_nonnull(v);
+		ck_assert_msg(sjson_integer(sjson_get(v, "n"), &n) == c[i].ok,
+		    "%s", c[i].text);
+		if (c[i].ok)
+			ck_assert(n == c[i].v);
+		yajl_tree_free(v);
+	}
+}
+END_TEST
+
+Suite *
+suite_json(void)
+{
+	Suite *s = suite_create("json");
+	TCase *tc = tcase_create("json");
+
+	tcase_add_test(tc, valid_texts);
+	tcase_add_test(tc, invalid_texts);
+	tcase_add_test(tc, depth_limit);
+	tcase_add_test(tc, parse_object_rules);
+	tcase_add_test(tc, integers_only);
+	suite_add_tcase(s, tc);
+	return s;
+}

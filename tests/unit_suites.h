@@ -1,0 +1,17 @@
+/* unit_suites.h — the unit suites of tests/check_unit. */
+#ifndef MG_UNIT_SUITES_H
+#define MG_UNIT_SUITES_H
+
+#include <check.h>
+
+Suite	*suite_route(void);
+Suite	*suite_negotiate(void);
+Suite	*suite_json(void);
+Suite	*suite_auth(void);
+Suite	*suite_token(void);
+Suite	*suite_render(void);
+Suite	*suite_config(void);
+Suite	*suite_request(void);
+Suite	*suite_storage(void);
+
+#endif

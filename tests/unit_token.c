@@ -1,0 +1,154 @@
+/* unit_token.c — minting and checking download tokens. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <jwt.h>
+
+#include "sjson.h"
+#include "testkeys.h"
+#include "token.h"
+#include "unit_suites.h"
+
+#define NOW	1700000000L
+
+static struct testkey secret;
+static struct token_ctx ctx;
+
+static void
+setup(void)
+{
+	tk_generate(&secret, JWS_HS256);
+	ctx.key = tk_verify_key(&secret);
+	ctx.ttl = 60;
+	ctx.tenant_on = 1;
+}
+
+static void
+teardown(void)
+{
+	tk_free(&secret);
+}
+
+static char *
+mint(const char *id, const char *tenant, long now)
+{
+	struct buf b = { 0 };
+	const char *why;
+
+	ck_assert_int_eq(token_mint(&ctx, id, tenant, now, &b, &why), MG_OK);
+	return b.ptr;
+}
+
+START_TEST(roundtrip)
+{
+	char tenant[AUTH_TENANT_MAX + 1];
+	const char *why;
+	char *tok = mint("m1", "acme", NOW);
+
+	ck_assert_int_eq(token_check(&ctx, tok, "m1", NOW, tenant, &why),
+	    MG_OK);
+	ck_assert_str_eq(tenant, "acme");
+	/* Valid for its whole lifetime, and one second of skew. */
+	ck_assert_int_eq(token_check(&ctx, tok, "m1", NOW + 60, tenant, &why),
+	    MG_OK);
+	ck_assert_int_eq(token_check(&ctx, tok, "m1", NOW + 61, tenant, &why),
+	    MG_EEXPIRED);
+	ck_assert_int_eq(token_check(&ctx, tok, "m2", NOW, tenant, &why),
+	    MG_EFORBIDDEN);
+	free(tok);
+}
+END_TEST
+
+/* The claims are exactly sub, tenant, iat, exp = iat + ttl and a jti of
+ * 128 random bits, and libjwt (an independent reader) verifies it. */
+START_TEST(claims_and_libjwt)
+{
+	char *tok = mint("m1", "acme", NOW), *tok2 = mint("m1", "acme", NOW);
+	const char *dot1 = strchr(tok, '.'), *dot2 = strrchr(tok, '.');
+	unsigned char payload[512];
+	long n;
+	yajl_val v;
+	jwt_t *jwt = NULL;
+	long long iat, exp;
+
+	ck_assert_str_ne(tok, tok2);
+	n = jws_b64_decode(dot1 + 1, (size_t)(dot2 - dot1 - 1), payload);
+	ck_assert_int_gt(n, 0);
+	v = sjson_parse_object((char *)payload, (size_t)n);
+	ck_assert_ptr_nonnull(v);
+	ck_assert_int_eq(v->u.object.len, 5);
+	ck_assert_str_eq(sjson_string(sjson_get(v, "sub")), "m1");
+	ck_assert_str_eq(sjson_string(sjson_get(v, "tenant")), "acme");
+	ck_assert(sjson_integer(sjson_get(v, "iat"), &iat) && iat == NOW);
+	ck_assert(sjson_integer(sjson_get(v, "exp"), &exp) && exp == NOW + 60);
+	ck_assert_int_ge(strlen(sjson_string(sjson_get(v, "jti"))), 22);
+	yajl_tree_free(v);
+
+	ck_assert_int_eq(jwt_decode(&jwt, tok, (unsigned char *)secret.priv,
+	    (int)secret.priv_len), 0);
+	ck_assert_int_eq(jwt_get_alg(jwt), JWT_ALG_HS256);
+	jwt_free(jwt);
+	free(tok);
+	free(tok2);
+}
+END_TEST
+
+START_TEST(forged_and_malformed)
+{
+	struct testkey other;
+	char tenant[AUTH_TENANT_MAX + 1];
+	const char *why;
+	char *tok;
+
+	tk_generate(&other, JWS_HS256);
+	tok = tk_hs_raw(other.priv, other.priv_len, "HS256",
+	    "{\"alg\":\"HS256\"}", "{\"sub\":\"m1\",\"tenant\":\"acme\","
+	    "\"exp\":1700000060}");
+	ck_assert_int_eq(token_check(&ctx, tok, "m1", NOW, tenant, &why),
+	    MG_EFORBIDDEN);
+	free(tok);
+	/* Correctly signed but without a tenant while isolation is on. */
+	tok = tk_hs_raw(secret.priv, secret.priv_len, "HS256",
+	    "{\"alg\":\"HS256\"}", "{\"sub\":\"m1\",\"exp\":1700000060}");
+	ck_assert_int_eq(token_check(&ctx, tok, "m1", NOW, tenant, &why),
+	    MG_EFORBIDDEN);
+	ctx.tenant_on = 0;
+	ck_assert_int_eq(token_check(&ctx, tok, "m1", NOW, tenant, &why),
+	    MG_OK);
+	ctx.tenant_on = 1;
+	free(tok);
+	/* exp as a string. */
+	tok = tk_hs_raw(secret.priv, secret.priv_len, "HS256",
+	    "{\"alg\":\"HS256\"}", "{\"sub\":\"m1\",\"tenant\":\"acme\","
+	    "\"exp\":\"1700000060\"}");
+	ck_assert_int_eq(token_check(&ctx, tok, "m1", NOW, tenant, &why),
+	    MG_EFORBIDDEN);
+	free(tok);
+	/* A replay after expiry is 410, not 403. */
+	tok = tk_hs_raw(secret.priv, secret.priv_len, "HS256",
+	    "{\"alg\":\"HS256\"}", "{\"sub\":\"m1\",\"tenant\":\"acme\","
+	    "\"exp\":1699999990}");
+	ck_assert_int_eq(token_check(&ctx, tok, "m1", NOW, tenant, &why),
+	    MG_EEXPIRED);
+	free(tok);
+	ck_assert_int_eq(token_check(&ctx, "", "m1", NOW, tenant, &why),
+	    MG_EFORBIDDEN);
+	ck_assert_int_eq(token_check(&ctx, "x.y.z", "m1", NOW, tenant, &why),
+	    MG_EFORBIDDEN);
+	tk_free(&other);
+}
+END_TEST
+
+Suite *
+suite_token(void)
+{
+	Suite *s = suite_create("token");
+	TCase *tc = tcase_create("token");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, roundtrip);
+	tcase_add_test(tc, claims_and_libjwt);
+	tcase_add_test(tc, forged_and_malformed);
+	suite_add_tcase(s, tc);
+	return s;
+}
