@@ -10,7 +10,7 @@ main(void)
 	int failed;
 
 	srunner_add_suite(sr, suite_negotiate());
-	srunner_add_suite(sr, suite_json());
+	srunner_add_suite(sr, suite_sjson());
 	srunner_add_suite(sr, suite_auth());
 	srunner_add_suite(sr, suite_token());
 	srunner_add_suite(sr, suite_render());

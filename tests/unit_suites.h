@@ -6,7 +6,7 @@
 
 Suite	*suite_route(void);
 Suite	*suite_negotiate(void);
-Suite	*suite_json(void);
+Suite	*suite_sjson(void);
 Suite	*suite_auth(void);
 Suite	*suite_token(void);
 Suite	*suite_render(void);

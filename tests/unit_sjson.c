@@ -103,9 +103,9 @@ START_TEST(integers_only)
 END_TEST
 
 Suite *
-suite_json(void)
+suite_sjson(void)
 {
-	Suite *s = suite_create("json");
+	Suite *s = suite_create("sjson");
 	TCase *tc = tcase_create("json");
 
 	tcase_add_test(tc, valid_texts);
