@@ -86,7 +86,9 @@ write_response(FCGX_Stream *out, const struct response *resp)
 	    err_reason(resp->status));
 	FCGX_PutStr(buf_str(&resp->head), (int)resp->head.len, out);
 	if (!resp->no_body)
-		FCGX_FPrintF(out, "Content-Length: %zu\r\n", resp->body.len);
+		/* libfcgi's FCGX_FPrintF knows no %zu. */
+		FCGX_FPrintF(out, "Content-Length: %lu\r\n",
+		    (unsigned long)resp->body.len);
 	FCGX_PutS("\r\n", out);
 	if (!resp->no_body)
 		FCGX_PutStr(buf_str(&resp->body), (int)resp->body.len, out);

@@ -11,6 +11,7 @@ struct check_state {
 	int	depth;
 	int	max_depth;
 	int	top_type;	/* 0 none yet, 1 object, 2 other */
+	bool	refuse_nul;	/* strings may not contain U+0000 */
 };
 
 static void
@@ -32,12 +33,22 @@ static int cb_bool(void *ctx, int b) { (void)b; return cb_scalar(ctx); }
 static int cb_number(void *ctx, const char *s, size_t l)
 { (void)s; (void)l; return cb_scalar(ctx); }
 
-/* A "\u0000" escape would be cut short by yajl_tree's C strings, letting
- * "acme\u0000x" read as "acme": strings holding NUL are refused. */
+/*
+ * A "\u0000" escape would be cut short by yajl_tree's C strings, letting
+ * "acme\u0000x" read as "acme": before a tree is built, strings holding
+ * NUL are refused.
+ */
+static int
+nul_ok(void *ctx, const unsigned char *s, size_t l)
+{
+	return !((struct check_state *)ctx)->refuse_nul ||
+	    memchr(s, '\0', l) == NULL;
+}
+
 static int cb_string(void *ctx, const unsigned char *s, size_t l)
-{ return memchr(s, '\0', l) == NULL && cb_scalar(ctx); }
+{ return nul_ok(ctx, s, l) && cb_scalar(ctx); }
 static int cb_key(void *ctx, const unsigned char *s, size_t l)
-{ (void)ctx; return memchr(s, '\0', l) == NULL; }
+{ return nul_ok(ctx, s, l); }
 
 static int
 open_nested(void *ctx, int type)
@@ -64,10 +75,11 @@ static const yajl_callbacks check_callbacks = {
 	cb_start_map, cb_key, cb_end, cb_start_array, cb_end,
 };
 
-bool
-sjson_check(const char *buf, size_t len, int max_depth, bool *is_object)
+static bool
+check_text(const char *buf, size_t len, int max_depth, bool refuse_nul,
+    bool *is_object)
 {
-	struct check_state st = { 0, max_depth, 0 };
+	struct check_state st = { 0, max_depth, 0, refuse_nul };
 	yajl_handle h;
 	bool ok;
 
@@ -90,6 +102,12 @@ sjson_check(const char *buf, size_t len, int max_depth, bool *is_object)
 	return ok;
 }
 
+bool
+sjson_check(const char *buf, size_t len, int max_depth, bool *is_object)
+{
+	return check_text(buf, len, max_depth, false, is_object);
+}
+
 yajl_val
 sjson_parse_object(const char *buf, size_t len)
 {
@@ -98,7 +116,8 @@ sjson_parse_object(const char *buf, size_t len)
 	bool is_object;
 	char *copy;
 
-	if (!sjson_check(buf, len, SJSON_MAX_DEPTH, &is_object) || !is_object)
+	if (!check_text(buf, len, SJSON_MAX_DEPTH, true, &is_object) ||
+	    !is_object)
 		return NULL;
 	/* yajl_tree_parse wants a C string. */
 	copy = xstrndup(buf, len);

@@ -19,14 +19,15 @@
 
 /*
  * True if buf[0..len) is exactly one JSON text (RFC 8259) with valid UTF-8,
- * no NUL byte and nesting no deeper than max_depth.  *is_object tells
+ * no raw NUL byte and nesting no deeper than max_depth.  *is_object tells
  * whether the top-level value is an object.
  */
 bool sjson_check(const char *buf, size_t len, int max_depth, bool *is_object);
 
 /*
- * Parse buf[0..len) into a tree if it passes sjson_check(), is an object and
- * has no duplicate member names at the top level.  Returns NULL otherwise.
+ * Parse buf[0..len) into a tree if it passes sjson_check(), is an object,
+ * has no string holding U+0000 and no duplicate member names at the top
+ * level.  Returns NULL otherwise.
  * The caller owns the result and frees it with yajl_tree_free().
  */
 yajl_val sjson_parse_object(const char *buf, size_t len);

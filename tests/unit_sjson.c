@@ -27,7 +27,7 @@ START_TEST(invalid_texts)
 	static const char *const bad[] = {
 		"", " ", "{", "{\"a\":}", "{} {}", "{}x", "{'a':1}",
 		"{\"a\":1,}", "/*c*/{}", "{\"\xff\":1}", "{\"a\":\"\xc3\x28\"}",
-		"{\"a\":\"\\u0000\"}", "{\"\\u0000\":1}", "nul",
+		"nul",
 	};
 	size_t i;
 	bool obj;
@@ -59,6 +59,7 @@ START_TEST(parse_object_rules)
 {
 	yajl_val v;
 	long long n;
+	bool obj;
 
 	v = sjson_parse_object("{\"a\":1,\"b\":\"x\"}", 15);
 	ck_assert_ptr_nonnull(v);
@@ -67,6 +68,14 @@ START_TEST(parse_object_rules)
 	ck_assert_ptr_null(sjson_get(v, "c"));
 	ck_assert_ptr_null(sjson_string(sjson_get(v, "a")));
 	yajl_tree_free(v);
+
+	/* U+0000 would truncate a C string: refused in trees only. */
+	static const char nul_val[] = "{\"a\":\"x\\u0000y\"}";
+	static const char nul_key[] = "{\"\\u0000\":1}";
+
+	ck_assert_ptr_null(sjson_parse_object(nul_val, strlen(nul_val)));
+	ck_assert_ptr_null(sjson_parse_object(nul_key, strlen(nul_key)));
+	ck_assert(check(nul_val, 4, &obj) && obj);
 
 	/* Duplicate names: refused. */
 	ck_assert_ptr_null(sjson_parse_object("{\"a\":1,\"a\":2}", 13));

@@ -185,10 +185,12 @@ mg_work_init() {
 	_mg_need_work
 }
 
-# _mg_port_in_use PORT: true if any local TCP socket uses PORT.
-_mg_port_in_use() {
-	local out
-	if out=$(ss -Htan "( sport = :$1 )" 2>/dev/null); then
+# mg_port_in_use PORT [listen]: true if any local TCP socket uses PORT, in
+# any state (TIME_WAIT included), or with "listen" if one listens on it.
+mg_port_in_use() {
+	local out states=-a
+	[[ ${2:-} == listen ]] && states=-l
+	if out=$(ss -Htn "$states" "( sport = :$1 )" 2>/dev/null); then
 		[[ -n $out ]] && return 0
 	fi
 	(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
@@ -212,7 +214,7 @@ mg_free_port() {
 	fi
 	for ((tries = 0; tries < 500; tries++)); do
 		port=$((lo + (RANDOM * 32768 + RANDOM) % (hi - lo + 1)))
-		if [[ $'\n'$used$'\n' == *$'\n'$port$'\n'* ]] || _mg_port_in_use "$port"; then
+		if [[ $'\n'$used$'\n' == *$'\n'$port$'\n'* ]] || mg_port_in_use "$port"; then
 			continue
 		fi
 		if [[ -n ${MG_WORK:-} && -d $MG_WORK ]]; then
@@ -699,8 +701,8 @@ mg_responders_start() {
 	if ! (_mg_close_fds && exec "${envcmd[@]}" spawn-fcgi -F "$n" -s "$sock" -P "$pidf" -- \
 		/bin/sh -c 'log=$1; shift; exec "$@" 2>>"$log"' sh "$log" "${wrap[@]}" "$bin") \
 		>>"$MG_WORK/$name.spawn.log" 2>&1 </dev/null; then
-		_mg_err "pool $name: spawn-fcgi failed:"
-		tail -n 5 "$MG_WORK/$name.spawn.log" >&2
+		_mg_err "pool $name: spawn-fcgi failed (a responder exited at once?):"
+		tail -n 5 "$MG_WORK/$name.spawn.log" "$log" >&2
 		mg_responders_stop "$name"
 		return 1
 	fi
@@ -775,11 +777,11 @@ mg_lighttpd_start() {
 		_mg_err "mg_lighttpd_start: bad NAME or PORT: '$name' '$port'"
 		return 1
 	fi
-	if [[ -f $pidf ]] && _mg_alive "$(<"$pidf")"; then
+	if mg_lighttpd_alive "$name"; then
 		_mg_err "lighttpd $name is already running"
 		return 1
 	fi
-	if _mg_port_in_use "$port"; then
+	if mg_port_in_use "$port" listen; then
 		_mg_err "port $port is already in use"
 		return 1
 	fi
@@ -805,7 +807,6 @@ server.upload-dirs = ( "$MG_WORK/lighttpd-tmp" )
 accesslog.filename = "$MG_WORK/lighttpd-$name-access.log"
 # KiB; larger than mediagate's own 64 KiB limit so that mediagate answers 413
 server.max-request-size = 1024
-index-file.names = ( )
 fastcgi.server = (
   "$base" => ((
     "socket" => "$sock",
@@ -832,6 +833,11 @@ EOF
 		mg_lighttpd_stop "$name"
 		return 1
 	fi
+}
+
+# mg_lighttpd_alive NAME: true while lighttpd instance NAME runs.
+mg_lighttpd_alive() {
+	[[ -n ${MG_WORK:-} && -f $MG_WORK/lighttpd-$1.pid ]] && _mg_alive "$(<"$MG_WORK/lighttpd-$1.pid")"
 }
 
 # mg_lighttpd_stop NAME: stop lighttpd instance NAME; no-op when not running.

@@ -1,0 +1,185 @@
+#!/usr/bin/env bash
+#
+# tests/integration.sh - the black-box integration suite, run by `make check`.
+#
+# Starts a private PostgreSQL loaded with tests/fixtures.sql, three pools of
+# two mediagate processes each (spawn-fcgi) with different configurations,
+# one lighttpd per pool on 127.0.0.1, then runs the Check program
+# tests/check_integration against them over real HTTP:
+#
+#   pool  bearer alg / key         other settings
+#   hs    HS256 bearer-hs.key      tenant claim "tenant" (default)
+#   rs    RS256 bearer-rs.pub.pem  issuer https://issuer.test, audience
+#                                  mediagate-api, public URL
+#                                  https://media.example.test, base path /api
+#   es    ES256 bearer-es.pub.pem  tenant isolation off, token TTL 2 s
+#
+# All pools share the database, the download-token secret (token.key) and
+# the storage root. Each lighttpd sends every path to its pool, so paths
+# outside MEDIAGATE_BASE_PATH are answered by mediagate too.
+#
+# Environment given to check_integration:
+#   MG_TEST_URL_HS MG_TEST_URL_RS MG_TEST_URL_ES  http://127.0.0.1:PORT
+#   MG_TEST_DB         libpq conninfo of the database superuser
+#   MG_TEST_DB_APP     libpq conninfo the responders use
+#   MG_TEST_KEYS       directory of keys (see mg_keys_make)
+#   MG_TEST_STORAGE    storage root (empty; tests create files)
+#   MG_TEST_WORK       work directory (logs: hs.log, lighttpd-hs-error.log...)
+#   MG_TEST_PG_STOP    command that stops PostgreSQL (for 503 tests)
+#   MG_TEST_PG_START   command that starts it again
+#
+# Knobs: MG_BUILDDIR (top build directory; found from config.status
+# otherwise), MG_BIN, MG_WRAP (see tests/lib/services.sh),
+# MG_CHECK_INTEGRATION, MG_TEST_TIMEOUT (seconds, default 900),
+# MG_KEEP_WORK=1 (keep the work directory after success too).
+#
+# Exit status: that of check_integration; 99 (automake's hard error) when the
+# environment cannot be set up.
+
+# mg_* functions take optional arguments that callers may leave out.
+# shellcheck disable=SC2119
+
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+top_srcdir=$(cd "$here/.." && pwd)
+# shellcheck source-path=SCRIPTDIR source=lib/services.sh
+. "$here/lib/services.sh"
+
+hard_error() {
+	printf 'integration: %s\n' "$*" >&2
+	exit 99
+}
+
+# The top build directory: the test harness runs us from the directory of
+# the Makefile that lists us, which is the top build directory or its
+# tests/ subdirectory; VPATH builds keep sources elsewhere.
+find_builddir() {
+	local d
+	if [[ -n ${MG_BUILDDIR:-} ]]; then
+		(cd "$MG_BUILDDIR" && pwd)
+		return
+	fi
+	for d in . .. "$top_srcdir"; do
+		if [[ -f $d/config.status ]]; then
+			(cd "$d" && pwd)
+			return
+		fi
+	done
+	echo "$top_srcdir"
+}
+
+show_logs() {
+	local f
+	echo "---- integration: work directory $MG_WORK"
+	for f in "$MG_WORK"/{hs,rs,es}.log "$MG_WORK"/lighttpd-{hs,rs,es}-error.log "$MG_WORK/pg.log"; do
+		[[ -s $f ]] || continue
+		echo "---- tail of $f"
+		tail -n 40 "$f"
+	done
+}
+
+# write_helper NAME FUNCTION: an executable $MG_WORK/NAME that calls a
+# services.sh FUNCTION on this work directory, for check_integration.
+write_helper() {
+	cat >"$MG_WORK/$1" <<EOF
+#!/usr/bin/env bash
+set -euo pipefail
+export MG_WORK=$(printf '%q' "$MG_WORK")
+. $(printf '%q' "$here/lib/services.sh")
+$2
+EOF
+	chmod 0755 "$MG_WORK/$1"
+}
+
+main() {
+	local builddir check fixtures=$top_srcdir/tests/fixtures.sql
+	builddir=$(find_builddir)
+	check=${MG_CHECK_INTEGRATION:-$builddir/tests/check_integration}
+	export MG_BIN=${MG_BIN:-$builddir/src/mediagate}
+	[[ -x $check ]] || hard_error "test program not found: $check (run make check)"
+	[[ -x $MG_BIN ]] || hard_error "responder not found: $MG_BIN (run make)"
+	[[ -f $fixtures ]] || hard_error "fixtures not found: $fixtures"
+	local tool
+	for tool in spawn-fcgi lighttpd curl openssl; do
+		command -v "$tool" >/dev/null 2>&1 || hard_error "$tool is not installed (tests/run installs it)"
+	done
+
+	mg_work_init || hard_error "cannot create a work directory"
+	trap 'on_exit $?' EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+
+	local storage=$MG_WORK/storage
+	mkdir -p "$storage"
+	mg_keys_make || hard_error "key generation failed"
+	mg_pg_start "$fixtures" || hard_error "PostgreSQL setup failed"
+	write_helper pg-stop mg_pg_stop
+	write_helper pg-start mg_pg_resume
+
+	local k=$MG_KEYS
+	local -a common=(
+		MEDIAGATE_DB="$MG_DB_APP"
+		MEDIAGATE_TOKEN_SECRET_FILE="$k/token.key"
+		MEDIAGATE_STORAGE_ROOT="$storage"
+	)
+	mg_responders_start hs 2 "${common[@]}" \
+		MEDIAGATE_JWT_ALG=HS256 \
+		MEDIAGATE_JWT_KEY_FILE="$k/bearer-hs.key" ||
+		hard_error "pool hs did not start"
+	mg_responders_start rs 2 "${common[@]}" \
+		MEDIAGATE_JWT_ALG=RS256 \
+		MEDIAGATE_JWT_KEY_FILE="$k/bearer-rs.pub.pem" \
+		MEDIAGATE_JWT_ISSUER=https://issuer.test \
+		MEDIAGATE_JWT_AUDIENCE=mediagate-api \
+		MEDIAGATE_PUBLIC_URL=https://media.example.test \
+		MEDIAGATE_BASE_PATH=/api ||
+		hard_error "pool rs did not start"
+	mg_responders_start es 2 "${common[@]}" \
+		MEDIAGATE_JWT_ALG=ES256 \
+		MEDIAGATE_JWT_KEY_FILE="$k/bearer-es.pub.pem" \
+		MEDIAGATE_TENANT_CLAIM= \
+		MEDIAGATE_TOKEN_TTL=2 ||
+		hard_error "pool es did not start"
+
+	local pool port
+	for pool in hs rs es; do
+		port=$(mg_free_port) || hard_error "no free port"
+		mg_lighttpd_start "$pool" "$port" "$MG_WORK/$pool.sock" / "$storage" ||
+			hard_error "lighttpd $pool did not start"
+		export "MG_TEST_URL_${pool^^}=http://127.0.0.1:$port"
+	done
+
+	export MG_TEST_DB=$MG_DB_ADMIN
+	export MG_TEST_DB_APP=$MG_DB_APP
+	export MG_TEST_KEYS=$MG_KEYS
+	export MG_TEST_STORAGE=$storage
+	export MG_TEST_WORK=$MG_WORK
+	export MG_TEST_PG_STOP=$MG_WORK/pg-stop
+	export MG_TEST_PG_START=$MG_WORK/pg-start
+
+	echo "integration: hs=$MG_TEST_URL_HS rs=$MG_TEST_URL_RS es=$MG_TEST_URL_ES work=$MG_WORK"
+	local rc=0
+	timeout --kill-after=10 "${MG_TEST_TIMEOUT:-900}" "$check" </dev/null || rc=$?
+	if ((rc == 124 || rc == 137)); then
+		echo "integration: $check timed out after ${MG_TEST_TIMEOUT:-900} s" >&2
+	fi
+	return "$rc"
+}
+
+on_exit() {
+	local rc=$1
+	trap - EXIT
+	if ((rc != 0)); then
+		show_logs
+	fi
+	mg_stop_all
+	if ((rc == 0)) && [[ ${MG_KEEP_WORK:-0} != 1 ]]; then
+		rm -rf -- "$MG_WORK"
+	else
+		echo "integration: work directory kept: $MG_WORK"
+	fi
+	exit "$rc"
+}
+
+main "$@"
