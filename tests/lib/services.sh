@@ -25,6 +25,23 @@
 # one port and one FastCGI socket (mg_lighttpd_start NAME PORT SOCKET ...),
 # so pools with different configurations each get an instance of their own.
 #
+# Functions (details above each one):
+#   mg_work_init [DIR]                  mg_cleanup_on_exit [remove]
+#   mg_free_port                        mg_port_in_use PORT [listen]
+#   mg_wait_port PORT [SECS] [PID]      mg_apt_ensure PACKAGE...
+#   mg_pg_bindir   mg_pg_start [DATA.sql...]   mg_pg_stop   mg_pg_resume
+#   mg_pg_restart  mg_psql_admin [PSQL ARGS...]
+#   mg_keys_make [DIR]                  mg_mint_bearer KEYFILE ALG CLAIMS_JSON
+#   mg_responders_start NAME N [VAR=value...]
+#   mg_responders_stop NAME             mg_responders_pids NAME
+#   mg_lighttpd_start NAME PORT SOCKET [BASE_PATH [SENDFILE_ROOT]]
+#   mg_lighttpd_stop NAME               mg_lighttpd_alive NAME
+#   mg_stop_all
+#
+# mg_stop_all is idempotent, so `trap mg_stop_all EXIT` is enough to leave
+# nothing running; mg_cleanup_on_exit also turns SIGINT/SIGTERM into an exit
+# (a bare INT/TERM trap would let the script carry on after cleaning up).
+#
 # Typical use:
 #
 #   . tests/lib/services.sh
