@@ -25,7 +25,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -1957,6 +1959,184 @@ START_TEST(cross_pool_tokens)
 }
 END_TEST
 
+
+/* ------------------------------------------------------------------ */
+/* Faults: database outage and signals.  These run last: they stop the
+ * database for a moment and end responder processes. */
+
+static long long
+ms_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+run_script(const char *env)
+{
+	const char *cmd = getenv(env);
+
+	ck_assert_msg(cmd != NULL && *cmd != '\0', "%s is not set", env);
+	ck_assert_msg(system(cmd) == 0, "%s (%s) failed", env, cmd);
+}
+
+/* A process that exists and is not a zombie (nothing here reaps the
+ * responders spawn-fcgi left behind). */
+static bool
+proc_alive(pid_t pid)
+{
+	char path[64], buf[512], *p;
+	FILE *f;
+	bool alive = false;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return false;
+	if (fgets(buf, sizeof(buf), f) != NULL &&
+	    (p = strrchr(buf, ')')) != NULL && p[1] == ' ')
+		alive = p[2] != 'Z' && p[2] != 'X';
+	fclose(f);
+	return alive;
+}
+
+/* Wait up to ms for pid to end; true if it did. */
+static bool
+proc_gone_within(pid_t pid, long ms)
+{
+	long long end = ms_now() + ms;
+
+	while (proc_alive(pid)) {
+		if (ms_now() > end)
+			return false;
+		usleep(10000);
+	}
+	return true;
+}
+
+/* The responder pids of pool name, from spawn-fcgi's pid file. */
+static int
+pool_pids(const char *name, pid_t *pids, int max)
+{
+	char *path = strf("%s/%s.pid", work_dir, name);
+	FILE *f = fopen(path, "r");
+	long v;
+	int n = 0;
+
+	ck_assert_msg(f != NULL, "cannot open %s", path);
+	while (n < max && fscanf(f, "%ld", &v) == 1)
+		pids[n++] = (pid_t)v;
+	fclose(f);
+	return n;
+}
+
+/*
+ * §6 503: while PostgreSQL is down every request gets 503 with
+ * Retry-After, quickly and without the database's message; once it is
+ * back the same processes answer 201 again, with no restart.
+ */
+START_TEST(fault_database_outage)
+{
+	struct http_response *r;
+	long long t0;
+	char *jwt = good_bearer(P_HS);
+	int i;
+
+	issue_ok(P_HS, "m-pdf");
+	run_script("MG_TEST_PG_STOP");
+	for (i = 0; i < 4; i++) {
+		t0 = ms_now();
+		r = post_bearer(P_HS, "/media/m-pdf/download-token", jwt, NULL);
+		ck_assert_msg(ms_now() - t0 < 3000, "503 took %lld ms",
+		    ms_now() - t0);
+		expect_problem(r, 503);
+		ck_assert_ptr_nonnull(http_header(r, "Retry-After"));
+		expect_no_secrets(r, jwt);
+	}
+	/* HTML clients get the page form of the same error. */
+	r = post_bearer(P_HS, "/media/m-pdf/download-token", jwt, "text/html");
+	expect_status(r, 503);
+	expect_ctype(r, "text/html");
+	run_script("MG_TEST_PG_START");
+	for (i = 0; i < 4; i++)
+		issue_ok(P_HS, "m-pdf");
+}
+END_TEST
+
+/*
+ * SIGTERM lets a busy responder finish the request in hand and makes an
+ * idle one exit at once.  The request is held in the database by a lock
+ * on the media table, so that it is in flight when the signal comes.
+ */
+START_TEST(fault_sigterm_graceful)
+{
+	pid_t pids[8], child;
+	PGconn *c;
+	int n, i, status, alive = 0, busy = -1;
+	char *jwt = good_bearer(P_ES);
+	const char *path = strf("/media/m-pdf/download-token");
+
+	n = pool_pids("es", pids, 8);
+	ck_assert_int_eq(n, 2);
+	for (i = 0; i < n; i++)
+		ck_assert_msg(proc_alive(pids[i]), "responder %ld is not "
+		    "running", (long)pids[i]);
+
+	c = db_open();
+	db_check(c, PQexec(c, "BEGIN"), "BEGIN");
+	db_check(c, PQexec(c, "LOCK TABLE media IN ACCESS EXCLUSIVE MODE"),
+	    "LOCK");
+	if ((child = fork()) == 0) {
+		struct http_response r;
+		const char *h[] = { strf("Authorization: Bearer %s", jwt),
+		    NULL };
+		int rc = http_request(P_ES->url, "POST", path, h, NULL, 0, &r);
+
+		_exit(rc == 0 && r.status == 201 ? 0 : 1);
+	}
+	ck_assert_int_gt(child, 0);
+	usleep(400000);		/* the request is now waiting on the lock */
+	for (i = 0; i < n; i++)
+		ck_assert_int_eq(kill(pids[i], SIGTERM), 0);
+	usleep(600000);
+	for (i = 0; i < n; i++)
+		if (proc_alive(pids[i])) {
+			alive++;
+			busy = i;
+		}
+	/* The idle one is gone within a second; the busy one is not. */
+	ck_assert_msg(alive == 1, "%d responders alive 0.6 s after SIGTERM, "
+	    "want exactly the busy one", alive);
+	db_check(c, PQexec(c, "COMMIT"), "COMMIT");
+	PQfinish(c);
+	ck_assert_int_eq(waitpid(child, &status, 0), child);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	    "the request in flight at SIGTERM did not get 201");
+	ck_assert_msg(proc_gone_within(pids[busy], 1000),
+	    "the busy responder did not exit after its request");
+}
+END_TEST
+
+/* SIGUSR1 (mod_fcgid's graceful stop) ends an idle responder at once;
+ * the rest of the pool keeps serving. */
+START_TEST(fault_sigusr1_idle)
+{
+	pid_t pids[8];
+	int n;
+
+	n = pool_pids("rs", pids, 8);
+	ck_assert_int_eq(n, 2);
+	ck_assert(proc_alive(pids[0]));
+	ck_assert_int_eq(kill(pids[0], SIGUSR1), 0);
+	ck_assert_msg(proc_gone_within(pids[0], 1000),
+	    "an idle responder did not exit within 1 s of SIGUSR1");
+	ck_assert(proc_alive(pids[1]));
+	issue_ok(P_RS, "m-pdf");
+	issue_ok(P_RS, "m-pdf");
+}
+END_TEST
+
 /* ------------------------------------------------------------------ */
 
 static TCase *
@@ -2079,6 +2259,19 @@ pools_suite(void)
 	tcase_add_test(tc, es_signature);
 	tcase_add_test(tc, es_token_expires);
 	tcase_add_test(tc, cross_pool_tokens);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+static Suite *
+faults_suite(void)
+{
+	Suite *s = suite_create("faults");
+	TCase *tc = tcase("faults");
+
+	tcase_add_test(tc, fault_database_outage);
+	tcase_add_test(tc, fault_sigterm_graceful);
+	tcase_add_test(tc, fault_sigusr1_idle);
 	suite_add_tcase(s, tc);
 	return s;
 }
@@ -2279,6 +2472,7 @@ main(void)
 	srunner_add_suite(sr, errors_suite());
 	srunner_add_suite(sr, download_suite());
 	srunner_add_suite(sr, pools_suite());
+	srunner_add_suite(sr, faults_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
