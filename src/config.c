@@ -10,9 +10,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-
 #include "buf.h"
 #include "config.h"
 
@@ -309,49 +306,12 @@ read_key_file(const char *var, const char *path, int secret,
 	return 0;
 }
 
-/* The PEM must be a public key of the family the algorithm needs. */
-static int
-check_public_key(const struct jws_key *key, const char *path, char *err,
-    size_t errsz)
-{
-	static const char *const curve[] = { "prime256v1", "secp384r1",
-	    "secp521r1" };
-	char group[64];
-	EVP_PKEY *pk;
-	BIO *bio;
-	int rc = 0, base;
-
-	bio = BIO_new_mem_buf(key->bytes, (int)key->len);
-	pk = bio != NULL ? PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL) : NULL;
-	BIO_free(bio);
-	if (pk == NULL)
-		return fail(err, errsz, "MEDIAGATE_JWT_KEY_FILE: %s is not a "
-		    "PEM public key (-----BEGIN PUBLIC KEY-----)", path);
-	base = EVP_PKEY_get_base_id(pk);
-	if (key->alg >= JWS_RS256 && key->alg <= JWS_RS512) {
-		if (base != EVP_PKEY_RSA)
-			rc = fail(err, errsz, "MEDIAGATE_JWT_KEY_FILE: %s is "
-			    "not an RSA key, as %s needs", path,
-			    jws_alg_name(key->alg));
-		else if (EVP_PKEY_get_bits(pk) < 2048)
-			rc = fail(err, errsz, "MEDIAGATE_JWT_KEY_FILE: %s is "
-			    "an RSA key of %d bits; at least 2048 are needed",
-			    path, EVP_PKEY_get_bits(pk));
-	} else if (base != EVP_PKEY_EC ||
-	    EVP_PKEY_get_group_name(pk, group, sizeof(group), NULL) != 1 ||
-	    strcmp(group, curve[key->alg - JWS_ES256]) != 0)
-		rc = fail(err, errsz, "MEDIAGATE_JWT_KEY_FILE: %s is not an "
-		    "EC key on curve %s, as %s needs", path,
-		    curve[key->alg - JWS_ES256], jws_alg_name(key->alg));
-	EVP_PKEY_free(pk);
-	return rc;
-}
-
 int
 config_load_keys(struct config *cfg, char *err, size_t errsz)
 {
 	struct jws_key *bk = &cfg->bearer_key, *tk = &cfg->token_key;
 	int hmac = jws_alg_is_hmac(cfg->jwt_alg);
+	char why[256];
 
 	bk->alg = cfg->jwt_alg;
 	if (read_key_file("MEDIAGATE_JWT_KEY_FILE", cfg->jwt_key_file, hmac,
@@ -361,8 +321,9 @@ config_load_keys(struct config *cfg, char *err, size_t errsz)
 		return fail(err, errsz, "MEDIAGATE_JWT_KEY_FILE: %s holds %zu "
 		    "bytes; an HMAC secret needs at least %d",
 		    cfg->jwt_key_file, bk->len, CONFIG_SECRET_MIN);
-	if (!hmac && check_public_key(bk, cfg->jwt_key_file, err, errsz) != 0)
-		return -1;
+	if (!hmac && jws_key_prepare(bk, why, sizeof(why)) != 0)
+		return fail(err, errsz, "MEDIAGATE_JWT_KEY_FILE: %s is %s",
+		    cfg->jwt_key_file, why);
 
 	tk->alg = JWS_HS256;
 	if (read_key_file("MEDIAGATE_TOKEN_SECRET_FILE",
@@ -384,6 +345,7 @@ config_load_keys(struct config *cfg, char *err, size_t errsz)
 static void
 free_secret(struct jws_key *k)
 {
+	jws_key_release(k);
 	if (k->bytes != NULL)
 		explicit_bzero(k->bytes, k->len);
 	free(k->bytes);

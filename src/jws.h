@@ -8,6 +8,11 @@
  * "none" (in any spelling) and HMAC tokens presented to an RSA/EC key.
  * Header members that name other keys (kid, jku, x5u, jwk, x5c) are
  * ignored: the key comes from configuration only.
+ *
+ * HMAC signatures are checked by libjwt.  RSA and EC signatures are
+ * checked here with libcrypto against a key parsed once by
+ * jws_key_prepare(): libjwt 1.10 would parse the PEM text again on every
+ * verification.
  */
 #ifndef MG_JWS_H
 #define MG_JWS_H
@@ -28,6 +33,8 @@ struct jws_key {
 	enum jws_alg	 alg;
 	unsigned char	*bytes;	/* HMAC secret, or PEM public key text */
 	size_t		 len;	/* length of bytes (PEM: without NUL) */
+	void		*pkey;	/* RS/ES: the parsed EVP_PKEY, owned by the
+				   key; NULL for HMAC or before prepare */
 };
 
 enum jws_result {
@@ -41,6 +48,15 @@ enum jws_result {
 int		 jws_alg_parse(const char *name, enum jws_alg *out);
 const char	*jws_alg_name(enum jws_alg alg);
 int		 jws_alg_is_hmac(enum jws_alg alg);
+
+/*
+ * For RS and ES keys: parse the PEM public key once and check that it
+ * suits the algorithm (RSA of at least 2048 bits; EC on the algorithm's
+ * curve).  0 on success; -1 with a one-line reason in err.  Nothing to do
+ * for HMAC keys.  jws_key_release() frees what it made.
+ */
+int	jws_key_prepare(struct jws_key *key, char *err, size_t errsz);
+void	jws_key_release(struct jws_key *key);
 
 /*
  * Verify token[0..len) against key.  On JWS_OK, *claims is the payload as a

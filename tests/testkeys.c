@@ -41,6 +41,20 @@ pem_of(EVP_PKEY *pk, int private, size_t *len)
 	return out;
 }
 
+/* Prepare k->verify from k->pub, as config_load_keys() does. */
+static void
+prepare(struct testkey *k)
+{
+	char err[256];
+
+	k->verify.alg = k->alg;
+	k->verify.bytes = (unsigned char *)k->pub;
+	k->verify.len = k->pub_len;
+	k->verify.pkey = NULL;
+	if (jws_key_prepare(&k->verify, err, sizeof(err)) != 0)
+		die(err);
+}
+
 void
 tk_generate(struct testkey *k, enum jws_alg alg)
 {
@@ -56,6 +70,7 @@ tk_generate(struct testkey *k, enum jws_alg alg)
 			die("RAND_bytes");
 		k->pub = xmalloc(48);
 		memcpy(k->pub, k->priv, 48);
+		prepare(k);
 		return;
 	}
 	if (alg <= JWS_RS512)
@@ -67,6 +82,7 @@ tk_generate(struct testkey *k, enum jws_alg alg)
 	k->priv = pem_of(pk, 1, &k->priv_len);
 	k->pub = pem_of(pk, 0, &k->pub_len);
 	EVP_PKEY_free(pk);
+	prepare(k);
 }
 
 static char *
@@ -94,11 +110,13 @@ tk_load(struct testkey *k, enum jws_alg alg, const char *priv_path,
 	k->alg = alg;
 	k->priv = slurp(priv_path, &k->priv_len);
 	k->pub = slurp(pub_path, &k->pub_len);
+	prepare(k);
 }
 
 void
 tk_free(struct testkey *k)
 {
+	jws_key_release(&k->verify);
 	free(k->priv);
 	free(k->pub);
 	memset(k, 0, sizeof(*k));
@@ -107,9 +125,7 @@ tk_free(struct testkey *k)
 struct jws_key
 tk_verify_key(const struct testkey *k)
 {
-	struct jws_key key = { k->alg, (unsigned char *)k->pub, k->pub_len };
-
-	return key;
+	return k->verify;
 }
 
 char *

@@ -18,6 +18,7 @@ struct testkey {
 	size_t		 priv_len;
 	char		*pub;		/* HMAC secret or PEM public key */
 	size_t		 pub_len;
+	struct jws_key	 verify;	/* pub, prepared as mediagate would */
 };
 
 /* Generate a fresh key: 48 random bytes for HS*, RSA 2048 for RS*, the
@@ -28,7 +29,8 @@ void	 tk_load(struct testkey *k, enum jws_alg alg, const char *priv_path,
 	    const char *pub_path);
 void	 tk_free(struct testkey *k);
 
-/* The verification key mediagate would be configured with. */
+/* The verification key mediagate would be configured with; it belongs to
+ * k and lives until tk_free(k). */
 struct jws_key tk_verify_key(const struct testkey *k);
 
 /* Mint with libjwt: header {"alg":…,"typ":"JWT"}, claims from JSON text.

@@ -227,6 +227,11 @@ START_TEST(all_algorithms)
 	ck_assert_msg(bearer_with(&k, tok) == MG_OK, "%s",
 	    jws_alg_name(alg));
 	ck_assert_int_eq(bearer_with(&other, tok), MG_EAUTH);
+	/* A signature three bytes short (ES: R || S of the wrong length). */
+	tok[strlen(tok) - 4] = '\0';
+	ck_assert_int_eq(bearer_with(&k, tok), MG_EAUTH);
+	free(tok);
+	tok = tk_mint(&k, good_claims);
 	/* A flipped signature bit. */
 	tok[strlen(tok) - 2] = tok[strlen(tok) - 2] == 'A' ? 'B' : 'A';
 	ck_assert_int_eq(bearer_with(&k, tok), MG_EAUTH);
