@@ -6,7 +6,8 @@
  * MG_TEST_* variables (see main()).  Three pools with different settings
  * share one database and one download-token secret:
  *
- *   HS  HS256 bearers, tenant isolation on, downloads via X-Sendfile
+ *   HS  HS256 bearers, tenant isolation on, downloads via X-Sendfile;
+ *       four responders
  *   RS  RS256 bearers with issuer and audience, PUBLIC_URL, base path /api
  *   ES  ES256 bearers, tenant isolation off, token lifetime 2 s
  *
@@ -2065,6 +2066,172 @@ START_TEST(fault_database_outage)
 END_TEST
 
 /*
+ * A client that sends issuing requests one after another for ms
+ * milliseconds while the database goes away and comes back.  Runs in a
+ * child; each answer goes to fd as a struct sample.
+ */
+struct sample {
+	long long	at;		/* ms_now() when the answer came */
+	long long	took;		/* ms the request took */
+	int		status;		/* HTTP status, or -1 if none */
+};
+
+static pid_t
+start_stream(const struct pool *p, long ms, int fd)
+{
+	pid_t child = fork();
+	long long end;
+
+	if (child != 0)
+		return child;
+	end = ms_now() + ms;
+	while (ms_now() < end) {
+		const char *h[] = { strf("Authorization: Bearer %s",
+		    good_bearer(p)), NULL };
+		struct http_response r;
+		struct sample s;
+
+		s.took = ms_now();
+		s.status = http_request(p->url, "POST",
+		    "/media/m-pdf/download-token", h, NULL, 0, &r) == 0 ?
+		    r.status : -1;
+		http_response_free(&r);
+		s.at = ms_now();
+		s.took = s.at - s.took;
+		if (write(fd, &s, sizeof(s)) != (ssize_t)sizeof(s))
+			_exit(1);
+		release_kept();
+		usleep(20000);
+	}
+	_exit(0);
+}
+
+/* Collect the child's samples (the pipe's read end is fd). */
+static struct sample *
+collect(pid_t child, int fd, size_t *n)
+{
+	struct sample *v = NULL;
+	struct sample s;
+	int status;
+
+	*n = 0;
+	while (read(fd, &s, sizeof(s)) == (ssize_t)sizeof(s)) {
+		v = realloc(v, (*n + 1) * sizeof(*v));
+		ck_assert_ptr_nonnull(v);
+		v[(*n)++] = s;
+	}
+	close(fd);
+	ck_assert_int_eq(waitpid(child, &status, 0), child);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	    "the client process failed");
+	return keep(v, free);
+}
+
+/*
+ * Issue 4's outage rules over a stream of answers: every answer is 201 or
+ * 503 and comes within two seconds; there were 201s before the outage;
+ * 201s are back within two seconds of the database accepting connections
+ * again (up_at).
+ */
+static void
+expect_outage_survived(const struct sample *v, size_t n, long long down_at,
+    long long up_at)
+{
+	size_t i, before = 0, n503 = 0;
+	long long first_after = -1;
+
+	ck_assert_msg(n > 10, "only %zu answers", n);
+	for (i = 0; i < n; i++) {
+		ck_assert_msg(v[i].status == 201 || v[i].status == 503,
+		    "answer %zu at %+lld ms: status %d", i,
+		    v[i].at - down_at, v[i].status);
+		ck_assert_msg(v[i].took < 2500, "answer %zu took %lld ms", i,
+		    v[i].took);
+		if (v[i].status == 201 && v[i].at < down_at)
+			before++;
+		if (v[i].status == 503)
+			n503++;
+		if (v[i].status == 201 && v[i].at - v[i].took >= up_at &&
+		    first_after < 0)
+			first_after = v[i].at;
+	}
+	ck_assert_msg(before > 0, "no 201 before the outage");
+	ck_assert_msg(n503 > 0, "no 503 during the outage");
+	ck_assert_msg(first_after >= 0, "no 201 after the database came back");
+	ck_assert_msg(first_after - up_at <= 2000, "201s resumed %lld ms "
+	    "after the database came back", first_after - up_at);
+}
+
+/* pg_ctl restart -m fast under a steady stream of requests to four
+ * responders. */
+START_TEST(fault_database_restart_stream)
+{
+	pid_t pids[8], child;
+	int fds[2], n, i;
+	long long down_at, up_at;
+	struct sample *v;
+	size_t nv;
+
+	n = pool_pids("hs", pids, 8);
+	ck_assert_int_eq(n, 4);
+	ck_assert_int_eq(pipe(fds), 0);
+	child = start_stream(P_HS, 4000, fds[1]);
+	close(fds[1]);
+	usleep(1000000);
+	down_at = ms_now();
+	run_script("MG_TEST_PG_RESTART");
+	up_at = ms_now();
+	v = collect(child, fds[0], &nv);
+	/* A fast restart may be quicker than the stream's pace: then no
+	 * request saw it down, which is fine too. */
+	for (i = 0; i < n; i++)
+		ck_assert_msg(proc_alive(pids[i]), "responder %ld died",
+		    (long)pids[i]);
+	{
+		size_t j, n503 = 0;
+
+		for (j = 0; j < nv; j++) {
+			ck_assert_msg(v[j].status == 201 || v[j].status == 503,
+			    "status %d", v[j].status);
+			n503 += v[j].status == 503;
+		}
+		ck_assert_msg(nv > 0 && v[nv - 1].status == 201,
+		    "the last answer was not 201");
+		if (n503 > 0)
+			expect_outage_survived(v, nv, down_at, up_at);
+	}
+}
+END_TEST
+
+/* The database stopped for ten seconds: 503s all along, quickly, then
+ * 201s again. */
+START_TEST(fault_database_down_10s)
+{
+	pid_t pids[8], child;
+	int fds[2], n, i;
+	long long down_at, up_at;
+	struct sample *v;
+	size_t nv;
+
+	n = pool_pids("hs", pids, 8);
+	ck_assert_int_eq(pipe(fds), 0);
+	child = start_stream(P_HS, 13500, fds[1]);
+	close(fds[1]);
+	usleep(1000000);
+	down_at = ms_now();
+	run_script("MG_TEST_PG_STOP");
+	usleep(10000000);
+	run_script("MG_TEST_PG_START");
+	up_at = ms_now();
+	v = collect(child, fds[0], &nv);
+	expect_outage_survived(v, nv, down_at, up_at);
+	for (i = 0; i < n; i++)
+		ck_assert_msg(proc_alive(pids[i]), "responder %ld died",
+		    (long)pids[i]);
+}
+END_TEST
+
+/*
  * SIGTERM lets a busy responder finish the request in hand and makes an
  * idle one exit at once.  The request is held in the database by a lock
  * on the media table, so that it is in flight when the signal comes.
@@ -2270,6 +2437,8 @@ faults_suite(void)
 	TCase *tc = tcase("faults");
 
 	tcase_add_test(tc, fault_database_outage);
+	tcase_add_test(tc, fault_database_restart_stream);
+	tcase_add_test(tc, fault_database_down_10s);
 	tcase_add_test(tc, fault_sigterm_graceful);
 	tcase_add_test(tc, fault_sigusr1_idle);
 	suite_add_tcase(s, tc);

@@ -27,6 +27,7 @@
 #   MG_TEST_WORK       work directory (logs: hs.log, lighttpd-hs-error.log...)
 #   MG_TEST_PG_STOP    command that stops PostgreSQL (for 503 tests)
 #   MG_TEST_PG_START   command that starts it again
+#   MG_TEST_PG_RESTART command that restarts it (pg_ctl stop -m fast, start)
 #
 # Knobs: MG_BUILDDIR (top build directory; found from config.status
 # otherwise), MG_BIN, MG_WRAP (see tests/lib/services.sh),
@@ -116,6 +117,7 @@ main() {
 	mg_pg_start "$fixtures" || hard_error "PostgreSQL setup failed"
 	write_helper pg-stop mg_pg_stop
 	write_helper pg-start mg_pg_resume
+	write_helper pg-restart mg_pg_restart
 
 	local k=$MG_KEYS
 	local -a common=(
@@ -123,7 +125,7 @@ main() {
 		MEDIAGATE_TOKEN_SECRET_FILE="$k/token.key"
 		MEDIAGATE_STORAGE_ROOT="$storage"
 	)
-	mg_responders_start hs 2 "${common[@]}" \
+	mg_responders_start hs 4 "${common[@]}" \
 		MEDIAGATE_JWT_ALG=HS256 \
 		MEDIAGATE_JWT_KEY_FILE="$k/bearer-hs.key" ||
 		hard_error "pool hs did not start"
@@ -157,6 +159,7 @@ main() {
 	export MG_TEST_WORK=$MG_WORK
 	export MG_TEST_PG_STOP=$MG_WORK/pg-stop
 	export MG_TEST_PG_START=$MG_WORK/pg-start
+	export MG_TEST_PG_RESTART=$MG_WORK/pg-restart
 
 	echo "integration: hs=$MG_TEST_URL_HS rs=$MG_TEST_URL_RS es=$MG_TEST_URL_ES work=$MG_WORK"
 	local rc=0
