@@ -164,6 +164,10 @@ main() {
 	echo "integration: hs=$MG_TEST_URL_HS rs=$MG_TEST_URL_RS es=$MG_TEST_URL_ES work=$MG_WORK"
 	local rc=0
 	timeout --kill-after=10 "${MG_TEST_TIMEOUT:-900}" "$check" </dev/null || rc=$?
+	# The operator's view: command line, start-up checks, signals, role.
+	local rc_startup=0
+	timeout --kill-after=10 300 "$builddir/tests/check_startup" </dev/null || rc_startup=$?
+	((rc != 0)) || rc=$rc_startup
 	if ((rc == 124 || rc == 137)); then
 		echo "integration: $check timed out after ${MG_TEST_TIMEOUT:-900} s" >&2
 	fi
