@@ -78,15 +78,21 @@ static void
 fail(struct response *resp, const struct request *req, enum media_type fmt,
     const char *reqid, const struct failure *f)
 {
-	char path[256], detail[512];
+	char path[256], method[17], detail[512];
 	int status = err_status(f->err);
+	size_t i;
 
 	buf_reset(&resp->head);
 	buf_reset(&resp->body);
 	resp->status = status;
 
+	/* Both come from the client: printable ASCII only in the log. */
 	route_loggable(req->uri, path, sizeof(path));
-	log_msg("%s %s %s: %d %s", reqid, req->method, path, status,
+	for (i = 0; req->method[i] != '\0' && i + 1 < sizeof(method); i++)
+		method[i] = req->method[i] > 0x20 && req->method[i] < 0x7f ?
+		    req->method[i] : '?';
+	method[i] = '\0';
+	log_msg("%s %s %s: %d %s", reqid, method, path, status,
 	    f->cause != NULL ? f->cause : public_why(f->err, f->why));
 
 	if (f->err == MG_EAUTH)
