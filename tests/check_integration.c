@@ -26,7 +26,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -1110,6 +1113,89 @@ START_TEST(error_unauthorized)
 	ck_assert_msg(r->status == 401, "%s: %d for case '%s'", last_req,
 	    r->status, label);
 	expect_401(r, jwt != NULL && *jwt != '\0' ? jwt : NULL);
+}
+END_TEST
+
+/*
+ * Hostile bearer tokens, each correctly signed with the HS pool's key over
+ * exact bytes, so that only the claim or header rule under test can
+ * refuse it.  @EXP@ stands for a time five minutes ahead.
+ */
+static const struct {
+	const char	*header;	/* NULL: {"alg":"HS256","typ":"JWT"} */
+	const char	*claims;
+	int		 status;
+} hostile[] = {
+#define T "\"tenant\":\"acme\""
+#define PR "\"permissions\":[\"media:read\"]"
+	{ NULL, "{\"exp\":\"@EXP@\"," T "," PR "}", 401 },
+	{ NULL, "{\"exp\":@EXP@.5," T "," PR "}", 401 },
+	{ NULL, "{\"exp\":1e400," T "," PR "}", 401 },
+	{ NULL, "{\"exp\":99999999999999999999999," T "," PR "}", 401 },
+	{ NULL, "{\"exp\":-1," T "," PR "}", 401 },
+	{ NULL, "{\"exp\":true," T "," PR "}", 401 },
+	{ NULL, "{\"exp\":[@EXP@]," T "," PR "}", 401 },
+	{ NULL, "{\"exp\":9223372036854775807," T "," PR "}", 201 },
+	{ NULL, "{\"exp\":@EXP@,\"nbf\":\"0\"," T "," PR "}", 401 },
+	{ NULL, "{\"exp\":@EXP@,\"iat\":1.5," T "," PR "}", 401 },
+	{ NULL, "{\"exp\":@EXP@,\"iat\":9223372036854775807," T "," PR "}",
+	    401 },
+	{ NULL, "{\"exp\":@EXP@,\"nbf\":-9223372036854775807," T "," PR "}",
+	    201 },
+	{ NULL, "{\"exp\":@EXP@,\"aud\":[1,2]," T "," PR "}", 401 },
+	{ NULL, "{\"exp\":@EXP@,\"aud\":{}," T "," PR "}", 401 },
+	{ NULL, "{\"exp\":@EXP@,\"aud\":[\"x\",[\"y\"]]," T "," PR "}", 401 },
+	{ NULL, "{\"exp\":@EXP@," T ",\"permissions\":\"media:read\"}", 401 },
+	{ NULL, "{\"exp\":@EXP@," T ",\"permissions\":[\"media:read\",{}]}",
+	    401 },
+	{ NULL, "{\"exp\":@EXP@," T ",\"permissions\":{\"media:read\":1}}",
+	    401 },
+	{ NULL, "{\"exp\":@EXP@," T ",\"scope\":\"media:reader\"}", 403 },
+	{ NULL, "{\"exp\":@EXP@," T ",\"scope\":\"amedia:read\"}", 403 },
+	{ NULL, "{\"exp\":@EXP@," T ",\"scope\":\"media:read\"}", 201 },
+	/* Two readers of duplicate names would disagree: refused. */
+	{ NULL, "{\"exp\":@EXP@," T ",\"tenant\":\"globex\"," PR "}", 401 },
+	{ NULL, "{\"exp\":@EXP@,\"exp\":1," T "," PR "}", 401 },
+	{ NULL, "{\"exp\":@EXP@,\"tenant\":\"ac\\u0000me\"," PR "}", 401 },
+	{ NULL, "{\"exp\":@EXP@,\"tenant\":\"\xc3\x28\"," PR "}", 401 },
+	{ NULL, "{\"exp\":@EXP@," T "," PR ",\"x\":[[[[[[[[[[[[[[[[[[[[[[[["
+	    "]]]]]]]]]]]]]]]]]]]]]]]]}", 401 },
+	{ NULL, "[@EXP@]", 401 },
+	/* Key-naming header members are ignored: the key is configured. */
+	{ "{\"alg\":\"HS256\",\"kid\":\"../../dev/null\",\"jku\":"
+	    "\"https://evil.test/jwks\",\"x5u\":\"https://evil.test/c\","
+	    "\"jwk\":{\"kty\":\"oct\",\"k\":\"AAAA\"}}",
+	    "{\"exp\":@EXP@," T "," PR "}", 201 },
+	{ "{\"alg\":\"HS256\",\"alg\":\"HS256\"}",
+	    "{\"exp\":@EXP@," T "," PR "}", 401 },
+	{ "{\"alg\":\"hs256\"}", "{\"exp\":@EXP@," T "," PR "}", 401 },
+	{ "{\"alg\":\"HS512\"}", "{\"exp\":@EXP@," T "," PR "}", 401 },
+	{ "{\"alg\":\"HS256\",\"crit\":[\"exp\"]}",
+	    "{\"exp\":@EXP@," T "," PR "}", 401 },
+	{ "{\"typ\":\"JWT\"}", "{\"exp\":@EXP@," T "," PR "}", 401 },
+#undef T
+#undef PR
+};
+
+START_TEST(error_hostile_bearer)
+{
+	const char *hdr = hostile[_i].header != NULL ? hostile[_i].header :
+	    JWT_HEADER;
+	const char *tmpl = hostile[_i].claims, *at = strstr(tmpl, "@EXP@");
+	char *claims = at == NULL ? kstrdup(tmpl) : strf("%.*s%lld%s",
+	    (int)(at - tmpl), tmpl, now() + 300, at + 5);
+	char *jwt = keep(tk_hs_raw(P_HS->key.priv, P_HS->key.priv_len,
+	    "HS256", hdr, claims), free);
+	struct http_response *r = post_bearer(P_HS,
+	    "/media/m-pdf/download-token", jwt, NULL);
+
+	if (hostile[_i].status == 201)
+		expect_issued(r, P_HS, "m-pdf");
+	else
+		expect_problem(r, hostile[_i].status);
+	if (hostile[_i].status == 401)
+		expect_header(r, "WWW-Authenticate", WWW_INVALID);
+	expect_no_secrets(r, jwt);
 }
 END_TEST
 
@@ -2232,6 +2318,57 @@ START_TEST(fault_database_down_10s)
 END_TEST
 
 /*
+ * Clients that go away mid-request or mid-response (the responder then
+ * writes into a closed connection: EPIPE) cost nothing: the same
+ * processes keep answering.
+ */
+START_TEST(fault_client_aborts)
+{
+	pid_t pids[8];
+	int n, i, k, s;
+	char *jwt = good_bearer(P_HS);
+	const char *req = strf("POST /media/m-pdf/download-token HTTP/1.1\r\n"
+	    "Host: 127.0.0.1\r\nAuthorization: Bearer %s\r\n"
+	    "Content-Length: 0\r\n\r\n", jwt);
+	const char *big = strf("POST /media/m-pdf/download-token HTTP/1.1\r\n"
+	    "Host: 127.0.0.1\r\nAuthorization: Bearer %s\r\n"
+	    "Content-Length: 60000\r\n\r\n{\"a\":\"", jwt);
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	const char *port = strrchr(P_HS->origin, ':') + 1;
+
+	n = pool_pids("hs", pids, 8);
+	sa.sin_port = htons((uint16_t)atoi(port));
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	for (k = 0; k < 60; k++) {
+		s = socket(AF_INET, SOCK_STREAM, 0);
+		ck_assert_int_ge(s, 0);
+		ck_assert_int_eq(connect(s, (struct sockaddr *)&sa,
+		    sizeof(sa)), 0);
+		/* Whole request then gone; half a body then gone; gone
+		 * with unread data (RST). */
+		if (k % 3 == 2) {
+			struct linger l = { 1, 0 };
+
+			setsockopt(s, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+		}
+		if (k % 3 == 1)
+			(void)!write(s, big, strlen(big));
+		else
+			(void)!write(s, req, strlen(req));
+		if (k % 2 == 0)
+			usleep(2000);
+		close(s);
+	}
+	usleep(200000);
+	for (i = 0; i < n; i++)
+		ck_assert_msg(proc_alive(pids[i]), "responder %ld died",
+		    (long)pids[i]);
+	for (i = 0; i < 8; i++)
+		issue_ok(P_HS, "m-pdf");
+}
+END_TEST
+
+/*
  * SIGTERM lets a busy responder finish the request in hand and makes an
  * idle one exit at once.  The request is held in the database by a lock
  * on the media table, so that it is in flight when the signal comes.
@@ -2370,6 +2507,7 @@ errors_suite(void)
 	tc = tcase("auth");
 	tcase_add_loop_test(tc, error_unauthorized, 0, N_UNAUTH);
 	tcase_add_test(tc, error_authorization_too_long);
+	tcase_add_loop_test(tc, error_hostile_bearer, 0, NELEM(hostile));
 	tcase_add_test(tc, error_leeway);
 	tcase_add_loop_test(tc, error_insufficient_scope, 0,
 	    NELEM(bad_scopes));
@@ -2439,6 +2577,7 @@ faults_suite(void)
 	tcase_add_test(tc, fault_database_outage);
 	tcase_add_test(tc, fault_database_restart_stream);
 	tcase_add_test(tc, fault_database_down_10s);
+	tcase_add_test(tc, fault_client_aborts);
 	tcase_add_test(tc, fault_sigterm_graceful);
 	tcase_add_test(tc, fault_sigusr1_idle);
 	suite_add_tcase(s, tc);
