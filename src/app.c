@@ -254,6 +254,7 @@ download(struct app *app, const struct request *req, const struct route *rt,
 	char tenant[AUTH_TENANT_MAX + 1], errbuf[512];
 	struct buf *path = &app->scratch;
 	struct media m;
+	int url_decoding;
 
 	f.err = token_check(&app->tokens, rt->token, rt->id, now, tenant,
 	    &f.why);
@@ -273,8 +274,14 @@ download(struct app *app, const struct request *req, const struct route *rt,
 		f.why = "The media has no stored file yet.";
 		goto fail;
 	}
+	/* lighttpd decodes %XX in X-Sendfile and X-LIGHTTPD-send-file;
+	 * Apache mod_xsendfile takes the path as it is.  SERVER_SOFTWARE is
+	 * set by the web server, not the client. */
+	url_decoding = cfg->sendfile == SENDFILE_X_LIGHTTPD ||
+	    (req->server_software != NULL &&
+	    strncmp(req->server_software, "lighttpd", 8) == 0);
 	buf_reset(path);
-	f.err = storage_resolve(cfg->storage_root, cfg->sendfile,
+	f.err = storage_resolve(cfg->storage_root, cfg->sendfile, url_decoding,
 	    m.storage_file_name, path, &f.cause);
 	if (f.err != MG_OK) {
 		db_media_free(&m);

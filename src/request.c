@@ -49,6 +49,7 @@ request_parse(struct request *r, char *const *envp)
 		F("SERVER_NAME", server_name),
 		F("SERVER_PORT", server_port),
 		F("HTTP_X_REQUEST_ID", request_id),
+		F("SERVER_SOFTWARE", server_software),
 #undef F
 	};
 	const char *cl = NULL, *v;

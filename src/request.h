@@ -21,6 +21,7 @@ struct request {
 	const char	*server_name;	/* SERVER_NAME or NULL */
 	const char	*server_port;	/* SERVER_PORT or NULL */
 	const char	*request_id;	/* HTTP_X_REQUEST_ID or NULL */
+	const char	*server_software; /* SERVER_SOFTWARE or NULL */
 	long long	 content_length;/* -1 when absent or empty */
 	bool		 content_length_bad; /* present but not a number */
 };

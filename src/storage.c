@@ -49,8 +49,8 @@ append_uri_path(struct buf *out, const char *s)
 }
 
 enum mg_err
-storage_resolve(const char *root, enum sendfile_kind kind, const char *name,
-    struct buf *out, const char **why)
+storage_resolve(const char *root, enum sendfile_kind kind, int url_decoding,
+    const char *name, struct buf *out, const char **why)
 {
 	char joined[PATH_MAX], real[PATH_MAX];
 	size_t rlen = strlen(root);
@@ -95,6 +95,11 @@ storage_resolve(const char *root, enum sendfile_kind kind, const char *name,
 		*why = "stored file is not a regular file";
 		return MG_ENOTFOUND;
 	}
-	buf_puts(out, real);
+	/* lighttpd URL-decodes the path it is given: "a%41" would be "aA". */
+	for (p = real; *p != '\0'; p++)
+		if (*p == '%' && url_decoding)
+			buf_puts(out, "%25");
+		else
+			buf_putc(out, *p);
 	return MG_OK;
 }

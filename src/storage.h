@@ -21,10 +21,12 @@ int storage_name_ok(const char *name);
  * For X-Sendfile and X-LIGHTTPD-send-file the path is resolved with
  * realpath(3) and must still lie inside root, so a symlink cannot lead
  * out; for X-Accel-Redirect it is root + "/" + name, percent-encoded.
+ * url_decoding: the web server percent-decodes the header (lighttpd does,
+ * Apache mod_xsendfile does not), so '%' is sent as "%25".
  * MG_ENOTFOUND if the file does not exist or is not a regular file,
  * MG_EINTERNAL (with *why for the log) if name is unsafe.
  */
 enum mg_err storage_resolve(const char *root, enum sendfile_kind kind,
-    const char *name, struct buf *out, const char **why);
+    int url_decoding, const char *name, struct buf *out, const char **why);
 
 #endif

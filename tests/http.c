@@ -1,4 +1,4 @@
-/* http.c — raw HTTP/1.1 over TCP for the integration tests. */
+/* http.c — raw HTTP/1.1 over TCP (and TLS, see http_tls.c) for the tests. */
 #include "autoconfig.h"
 
 #include <errno.h>
@@ -16,6 +16,14 @@
 #include "buf.h"
 #include "http.h"
 
+static const struct http_tls *tls_transport;	/* for https:// */
+
+void
+http_set_tls(const struct http_tls *tls)
+{
+	tls_transport = tls;
+}
+
 static int
 fail(struct http_response *out, const char *fmt, ...)
 {
@@ -27,16 +35,22 @@ fail(struct http_response *out, const char *fmt, ...)
 	return -1;
 }
 
-/* Split "http://host:port[/path]" into host and port. */
+/* Split "http[s]://host:port[/path]" into host and port; *tls tells
+ * which scheme it was. */
 static int
 parse_base(const char *base, char *host, size_t hostsz, char *port,
-    size_t portsz)
+    size_t portsz, bool *tls)
 {
 	const char *h, *hs, *he, *colon, *end, *rb;
 
-	if (strncmp(base, "http://", 7) != 0)
+	if (strncmp(base, "http://", 7) == 0) {
+		*tls = false;
+		h = base + 7;
+	} else if (strncmp(base, "https://", 8) == 0) {
+		*tls = true;
+		h = base + 8;
+	} else
 		return -1;
-	h = base + 7;
 	end = h + strcspn(h, "/");
 	if (*h == '[') {		/* IPv6 literal */
 		rb = memchr(h, ']', (size_t)(end - h));
@@ -232,22 +246,57 @@ parse_response(const char *raw, size_t len, bool no_body,
 	return rc;
 }
 
+/* One connection: a socket, and a TLS session on it for https://. */
+struct conn {
+	int	 fd;
+	void	*tls;
+};
+
+static ssize_t
+conn_send(struct conn *c, const void *p, size_t len)
+{
+	if (c->tls != NULL)
+		return tls_transport->send(c->tls, p, len);
+	return send(c->fd, p, len, MSG_NOSIGNAL);
+}
+
+static ssize_t
+conn_recv(struct conn *c, void *p, size_t len)
+{
+	if (c->tls != NULL)
+		return tls_transport->recv(c->tls, p, len);
+	return recv(c->fd, p, len, 0);
+}
+
+static void
+conn_close(struct conn *c)
+{
+	if (c->tls != NULL)
+		tls_transport->close(c->tls);
+	close(c->fd);
+}
+
 int
 http_request(const char *base_url, const char *method, const char *path,
     const char *const *headers, const void *body, size_t body_len,
     struct http_response *out)
 {
-	char host[128], port[16], chunk[16384];
+	char host[128], port[16], chunk[16384], err[256];
 	const char *const *h;
 	struct buf req = { 0 }, raw = { 0 };
+	struct conn c = { -1, NULL };
 	size_t off;
 	ssize_t n;
-	bool sent_all = true;
-	int fd, rc;
+	bool sent_all = true, tls;
+	int rc;
 
 	memset(out, 0, sizeof(*out));
-	if (parse_base(base_url, host, sizeof(host), port, sizeof(port)) != 0)
+	if (parse_base(base_url, host, sizeof(host), port, sizeof(port),
+	    &tls) != 0)
 		return fail(out, "bad base URL: %s", base_url);
+	if (tls && tls_transport == NULL)
+		return fail(out, "%s: no TLS transport (http_tls_init)",
+		    base_url);
 
 	buf_printf(&req, "%s %s HTTP/1.1\r\n", method, path);
 	if (!has_header(headers, "Host"))
@@ -265,12 +314,18 @@ http_request(const char *base_url, const char *method, const char *path,
 	if (body_len > 0)
 		buf_append(&req, body, body_len);
 
-	if ((fd = dial(host, port, out)) < 0) {
+	if ((c.fd = dial(host, port, out)) < 0) {
 		buf_free(&req);
 		return -1;
 	}
+	if (tls && (c.tls = tls_transport->open(c.fd, host, err,
+	    sizeof(err))) == NULL) {
+		close(c.fd);
+		buf_free(&req);
+		return fail(out, "TLS with %s:%s: %s", host, port, err);
+	}
 	for (off = 0; off < req.len; off += (size_t)n) {
-		n = send(fd, req.ptr + off, req.len - off, MSG_NOSIGNAL);
+		n = conn_send(&c, req.ptr + off, req.len - off);
 		if (n <= 0) {
 			/* The server may answer and close before it has
 			 * read everything (e.g. a body it refuses): read
@@ -282,7 +337,7 @@ http_request(const char *base_url, const char *method, const char *path,
 	buf_free(&req);
 
 	for (;;) {
-		n = recv(fd, chunk, sizeof(chunk), 0);
+		n = conn_recv(&c, chunk, sizeof(chunk));
 		if (n > 0) {
 			buf_append(&raw, chunk, (size_t)n);
 			continue;
@@ -292,7 +347,7 @@ http_request(const char *base_url, const char *method, const char *path,
 		if (errno == EINTR)
 			continue;
 		if (errno == EAGAIN || errno == EWOULDBLOCK) {
-			close(fd);
+			conn_close(&c);
 			buf_free(&raw);
 			return fail(out, "no complete response within %d s",
 			    HTTP_TIMEOUT);
@@ -301,7 +356,7 @@ http_request(const char *base_url, const char *method, const char *path,
 		 * parse_response decides. */
 		break;
 	}
-	close(fd);
+	conn_close(&c);
 	if (raw.len == 0) {
 		buf_free(&raw);
 		return fail(out, "empty response%s", sent_all ? "" :

@@ -51,32 +51,46 @@ START_TEST(resolve_confined)
 	ck_assert_int_eq(symlink("sub/f.pdf", path), 0);
 	free(f);
 
-	ck_assert_int_eq(storage_resolve(root, SENDFILE_X_SENDFILE,
+	ck_assert_int_eq(storage_resolve(root, SENDFILE_X_SENDFILE, 0,
 	    "sub/f.pdf", &out, &why), MG_OK);
 	snprintf(path, sizeof(path), "%s/sub/f.pdf", root);
 	ck_assert_str_eq(out.ptr, path);
 	buf_reset(&out);
 	/* A symlink that stays inside is fine. */
-	ck_assert_int_eq(storage_resolve(root, SENDFILE_X_SENDFILE,
+	ck_assert_int_eq(storage_resolve(root, SENDFILE_X_SENDFILE, 0,
 	    "inlink", &out, &why), MG_OK);
 	ck_assert_str_eq(out.ptr, path);
 	buf_reset(&out);
-	ck_assert_int_eq(storage_resolve(root, SENDFILE_X_SENDFILE, "link",
+	ck_assert_int_eq(storage_resolve(root, SENDFILE_X_SENDFILE, 0, "link",
 	    &out, &why), MG_EINTERNAL);
-	ck_assert_int_eq(storage_resolve(root, SENDFILE_X_SENDFILE,
+	ck_assert_int_eq(storage_resolve(root, SENDFILE_X_SENDFILE, 0,
 	    "dirlink/secret", &out, &why), MG_EINTERNAL);
-	ck_assert_int_eq(storage_resolve(root, SENDFILE_X_SENDFILE,
+	ck_assert_int_eq(storage_resolve(root, SENDFILE_X_SENDFILE, 0,
 	    "../x", &out, &why), MG_EINTERNAL);
-	ck_assert_int_eq(storage_resolve(root, SENDFILE_X_SENDFILE,
+	ck_assert_int_eq(storage_resolve(root, SENDFILE_X_SENDFILE, 0,
 	    "/etc/passwd", &out, &why), MG_EINTERNAL);
-	ck_assert_int_eq(storage_resolve(root, SENDFILE_X_SENDFILE,
+	ck_assert_int_eq(storage_resolve(root, SENDFILE_X_SENDFILE, 0,
 	    "missing.pdf", &out, &why), MG_ENOTFOUND);
-	ck_assert_int_eq(storage_resolve(root, SENDFILE_X_SENDFILE, "sub",
+	ck_assert_int_eq(storage_resolve(root, SENDFILE_X_SENDFILE, 0, "sub",
 	    &out, &why), MG_ENOTFOUND);
 	ck_assert_int_eq(out.len, 0);
 
+	/* A server that URL-decodes the header gets '%' escaped. */
+	f = tk_write_file(root, "p%41.pdf", "p", 1, 0600);
+	free(f);
+	ck_assert_int_eq(storage_resolve(root, SENDFILE_X_SENDFILE, 1,
+	    "p%41.pdf", &out, &why), MG_OK);
+	snprintf(path, sizeof(path), "%s/p%%2541.pdf", root);
+	ck_assert_str_eq(out.ptr, path);
+	buf_reset(&out);
+	ck_assert_int_eq(storage_resolve(root, SENDFILE_X_SENDFILE, 0,
+	    "p%41.pdf", &out, &why), MG_OK);
+	snprintf(path, sizeof(path), "%s/p%%41.pdf", root);
+	ck_assert_str_eq(out.ptr, path);
+	buf_reset(&out);
+
 	/* nginx: a URI under the internal prefix, percent-encoded. */
-	ck_assert_int_eq(storage_resolve("/protected", SENDFILE_X_ACCEL,
+	ck_assert_int_eq(storage_resolve("/protected", SENDFILE_X_ACCEL, 0,
 	    "a b/\xc3\xa9?.pdf", &out, &why), MG_OK);
 	ck_assert_str_eq(out.ptr, "/protected/a%20b/%C3%A9%3F.pdf");
 	buf_free(&out);

@@ -1,9 +1,10 @@
 # shellcheck shell=bash
 #
 # tests/lib/services.sh - throwaway services for mediagate's tests, demo and
-# benchmarks: a private PostgreSQL cluster, keys, responder pools run by
-# spawn-fcgi, lighttpd in front of them, and bearer tokens minted with the
-# openssl command line.
+# benchmarks: a private PostgreSQL cluster, keys and a TLS certificate,
+# responder pools run by spawn-fcgi (alone or under a supervisor such as
+# multiwatch), lighttpd and Apache in front of them, and bearer tokens
+# minted with the openssl command line.
 #
 # Source this file; it only defines functions (all prefixed mg_) and the
 # variable MG_TOP (repository root), and changes no shell option. The
@@ -15,15 +16,21 @@
 # with mktemp -d). Layout:
 #
 #   pg/ pgsock/ pg.log pg.env   PostgreSQL data, Unix socket dir, log, settings
-#   keys/                       mg_keys_make
+#   keys/ tls/                  mg_keys_make, mg_tls_cert_make
 #   NAME.sock NAME.pid NAME.log responder pool NAME (socket, pids, stderr)
+#   NAME.supervisor.pid .listen supervised pool NAME (its log is NAME.log)
 #   lighttpd-NAME.conf .pid -error.log -access.log -stdout.log
 #   www/                        empty document root for lighttpd
-#   .pools .lighttpds .ports    bookkeeping for mg_stop_all and mg_free_port
+#   apache-NAME/ apache-NAME.pid   Apache instance NAME (httpd.conf, logs)
+#   .pools .supervised .lighttpds .apaches .ports
+#                               bookkeeping for mg_stop_all and mg_free_port
 #
 # Web servers: every lighttpd instance is its own process with a name,
 # one port and one FastCGI socket (mg_lighttpd_start NAME PORT SOCKET ...),
 # so pools with different configurations each get an instance of their own.
+# mg_lighttpd_run and mg_apache_start instead run a complete configuration
+# the caller wrote (the deployments of deploy/, substituted), with as many
+# ports and sockets as it names.
 #
 # Functions (details above each one):
 #   mg_work_init [DIR]                  mg_cleanup_on_exit [remove]
@@ -32,10 +39,17 @@
 #   mg_pg_bindir   mg_pg_start [DATA.sql...]   mg_pg_stop   mg_pg_resume
 #   mg_pg_restart  mg_psql_admin [PSQL ARGS...]
 #   mg_keys_make [DIR]                  mg_mint_bearer KEYFILE ALG CLAIMS_JSON
+#   mg_tls_cert_make [DIR]
 #   mg_responders_start NAME N [VAR=value...]
 #   mg_responders_stop NAME             mg_responders_pids NAME
+#   mg_supervised_start NAME LISTEN [VAR=value...] -- CMD [ARG...]
+#   mg_supervised_stop NAME             mg_supervised_children NAME
+#   mg_supervised_alive NAME
 #   mg_lighttpd_start NAME PORT SOCKET [BASE_PATH [SENDFILE_ROOT]]
+#   mg_lighttpd_run NAME CONF PORT...
 #   mg_lighttpd_stop NAME               mg_lighttpd_alive NAME
+#   mg_apache_start NAME SITE_CONF PORT...
+#   mg_apache_stop NAME                 mg_apache_alive NAME
 #   mg_stop_all
 #
 # mg_stop_all is idempotent, so `trap mg_stop_all EXIT` is enough to leave
@@ -64,9 +78,13 @@
 #                       /usr/lib/postgresql/*/bin)
 #   MG_PG_MAX_CONNECTIONS  max_connections of the cluster (100)
 #   MG_SCHEMA           schema file (default: $MG_TOP/sql/schema.sql)
+#   MG_SOCKET_USER      owner of supervised pools' Unix sockets (root only)
+#   MG_APACHE_USER      user Apache serves as (default: www-data)
+#   MG_APACHE_LOGLEVEL  Apache's LogLevel (default: warn)
 #
 # Variables exported:
-#   MG_WORK, MG_KEYS, MG_PGHOST, MG_PGPORT, MG_PGDATA, MG_DB_APP, MG_DB_ADMIN
+#   MG_WORK, MG_KEYS, MG_PGHOST, MG_PGPORT, MG_PGDATA, MG_DB_APP, MG_DB_ADMIN,
+#   MG_TLS_CERT, MG_TLS_KEY
 
 MG_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 
@@ -549,6 +567,37 @@ mg_keys_make() {
 	export MG_KEYS
 }
 
+# mg_tls_cert_make [DIR]: make DIR (default $MG_WORK/tls) with a self-signed
+# certificate for 127.0.0.1 and localhost (subjectAltName), valid for two
+# days: cert.pem (0644) and key.pem (EC P-256, 0600). Clients trust
+# cert.pem itself. Exports MG_TLS_CERT and MG_TLS_KEY.
+mg_tls_cert_make() {
+	local dir=${1:-}
+	if [[ -z $dir ]]; then
+		_mg_need_work || return 1
+		dir=$MG_WORK/tls
+	fi
+	mkdir -p "$dir" && chmod 0755 "$dir" || return 1
+	(
+		umask 077
+		openssl req -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 \
+			-nodes -days 2 -subj "/CN=127.0.0.1" \
+			-addext "subjectAltName=IP:127.0.0.1,DNS:localhost" \
+			-addext "basicConstraints=critical,CA:FALSE" \
+			-addext "keyUsage=critical,digitalSignature" \
+			-addext "extendedKeyUsage=serverAuth" \
+			-keyout "$dir/key.pem" -out "$dir/cert.pem"
+	) >"$dir/openssl.log" 2>&1 </dev/null || {
+		_mg_err "certificate generation in $dir failed:"
+		cat "$dir/openssl.log" >&2
+		return 1
+	}
+	chmod 0644 "$dir/cert.pem" && chmod 0600 "$dir/key.pem" || return 1
+	MG_TLS_CERT=$(cd "$dir" && pwd)/cert.pem || return 1
+	MG_TLS_KEY=${MG_TLS_CERT%/cert.pem}/key.pem
+	export MG_TLS_CERT MG_TLS_KEY
+}
+
 # ---------------------------------------------------------------------------
 # JWT
 
@@ -771,6 +820,161 @@ mg_responders_stop() {
 }
 
 # ---------------------------------------------------------------------------
+# supervised responder pools (spawn-fcgi -n + a supervisor such as multiwatch)
+
+# mg_supervised_start NAME LISTEN [VAR=value...] -- CMD [ARG...]: create
+# the listening socket LISTEN and run CMD on it in the foreground of
+# spawn-fcgi -n, the way a systemd socket unit hands its socket to a
+# service: CMD (typically `multiwatch -f N -- mediagate`) gets the socket
+# as file descriptor 0 and supervises the responders itself.
+#   LISTEN  an absolute path: a Unix socket, mode 0660, owned by
+#           MG_SOCKET_USER when that is set and we are root (so that a web
+#           server running as that user can connect);
+#           HOST:PORT: a TCP socket.
+# Environment: as for mg_responders_start (the caller's, minus MEDIAGATE_*
+# and FCGI_WEB_SERVER_ADDRS, plus the VAR=value pairs). CMD's stdout and
+# stderr, the responders' included, go to $MG_WORK/NAME.log; the
+# supervisor's pid to $MG_WORK/NAME.supervisor.pid (LISTEN to
+# NAME.supervisor.listen). Returns once the socket
+# listens and the supervisor has children, or non-zero if it gave up.
+mg_supervised_start() {
+	if (($# < 4)); then
+		_mg_err "usage: mg_supervised_start NAME LISTEN [VAR=value...] -- CMD [ARG...]"
+		return 1
+	fi
+	_mg_need_work || return 1
+	local name=$1 listen=$2 kv v pid i
+	shift 2
+	local pidf=$MG_WORK/$name.supervisor.pid log=$MG_WORK/$name.log
+	local -a envcmd=(env) sockopt=()
+	if [[ ! $name =~ ^[A-Za-z0-9_-]+$ ]]; then
+		_mg_err "mg_supervised_start: bad NAME: '$name'"
+		return 1
+	fi
+	if mg_supervised_alive "$name"; then
+		_mg_err "supervised pool $name is already running"
+		return 1
+	fi
+	if [[ $listen == /* ]]; then
+		if ((${#listen} > 107)); then
+			_mg_err "socket path too long: $listen"
+			return 1
+		fi
+		sockopt=(-s "$listen" -M 0660)
+		if [[ -n ${MG_SOCKET_USER:-} ]] && _mg_is_root; then
+			sockopt+=(-U "$MG_SOCKET_USER")
+		fi
+	elif [[ $listen =~ ^(.+):([0-9]+)$ ]]; then
+		sockopt=(-a "${BASH_REMATCH[1]}" -p "${BASH_REMATCH[2]}")
+	else
+		_mg_err "mg_supervised_start: LISTEN is neither a path nor HOST:PORT: $listen"
+		return 1
+	fi
+	for v in $(compgen -e); do
+		[[ $v == MEDIAGATE_* || $v == FCGI_WEB_SERVER_ADDRS ]] && envcmd+=(-u "$v")
+	done
+	while (($# > 0)) && [[ $1 != -- ]]; do
+		kv=$1
+		shift
+		if [[ ! $kv =~ ^[A-Za-z_][A-Za-z0-9_]*= ]]; then
+			_mg_err "mg_supervised_start: not VAR=value: $kv"
+			return 1
+		fi
+		envcmd+=("$kv")
+	done
+	if (($# < 2)) || [[ $1 != -- ]]; then
+		_mg_err "mg_supervised_start: no command after --"
+		return 1
+	fi
+	shift
+	if [[ $1 != /* || ! -x $1 ]]; then
+		# spawn-fcgi runs it with execv(3): no PATH search.
+		_mg_err "mg_supervised_start: not an absolute path to a program: $1"
+		return 1
+	fi
+	grep -qx "$name" "$MG_WORK/.supervised" 2>/dev/null || echo "$name" >>"$MG_WORK/.supervised"
+	echo "$listen" >"$MG_WORK/$name.supervisor.listen"
+	if [[ $listen == /* ]]; then
+		rm -f "$listen"
+	fi
+	(_mg_close_fds && exec "${envcmd[@]}" spawn-fcgi -n "${sockopt[@]}" -- "$@") \
+		>>"$log" 2>&1 </dev/null &
+	pid=$!
+	echo "$pid" >"$pidf"
+	for ((i = 0; i < 50; i++)); do
+		if ! _mg_alive "$pid"; then
+			break
+		fi
+		if { [[ $listen == /* && -S $listen ]] ||
+			{ [[ $listen != /* ]] && mg_port_in_use "${listen##*:}" listen; }; } &&
+			[[ -n $(mg_supervised_children "$name") ]]; then
+			# Children that die at once (bad configuration) are
+			# reported here, not as a 503 later.
+			sleep 0.3
+			_mg_alive "$pid" && [[ -n $(mg_supervised_children "$name") ]] && return 0
+			break
+		fi
+		sleep 0.1
+	done
+	_mg_err "supervised pool $name did not come up on $listen; end of $log:"
+	tail -n 10 "$log" >&2
+	mg_supervised_stop "$name"
+	return 1
+}
+
+# mg_supervised_alive NAME: true while the supervisor of pool NAME runs.
+mg_supervised_alive() {
+	[[ -n ${MG_WORK:-} && -f $MG_WORK/$1.supervisor.pid ]] &&
+		_mg_alive "$(<"$MG_WORK/$1.supervisor.pid")"
+}
+
+# mg_supervised_children NAME: print the pids of the live children of pool
+# NAME's supervisor (the responders), one a line, in ascending order.
+mg_supervised_children() {
+	local pid child
+	mg_supervised_alive "$1" || return 0
+	pid=$(<"$MG_WORK/$1.supervisor.pid")
+	for child in $(pgrep -P "$pid" | sort -n); do
+		_mg_alive "$child" && echo "$child"
+	done
+	return 0
+}
+
+# mg_supervised_stop NAME: SIGTERM the supervisor (which asks its children
+# to finish), wait up to MG_STOP_TIMEOUT seconds for it and its children,
+# SIGKILL what is left; remove the pid file and a Unix socket. No-op when
+# not running.
+mg_supervised_stop() {
+	local name=$1 pid i v rc=0 left listen=''
+	[[ -n ${MG_WORK:-} && -f $MG_WORK/$name.supervisor.pid ]] || return 0
+	pid=$(<"$MG_WORK/$name.supervisor.pid")
+	local -a all=("$pid")
+	mapfile -t -O 1 all < <(mg_supervised_children "$name")
+	if _mg_alive "$pid"; then
+		kill -TERM "$pid" 2>/dev/null || true
+	fi
+	for ((i = 0; i < ${MG_STOP_TIMEOUT:-5} * 10; i++)); do
+		left=
+		for v in "${all[@]}"; do
+			_mg_alive "$v" && left=1
+		done
+		[[ -z $left ]] && break
+		sleep 0.1
+	done
+	# Whatever did not end goes now, children included.
+	_mg_stop_pids KILL "${all[@]}" || rc=1
+	wait "$pid" 2>/dev/null || true
+	if [[ -f $MG_WORK/$name.supervisor.listen ]]; then
+		listen=$(<"$MG_WORK/$name.supervisor.listen")
+	fi
+	if [[ $listen == /* && -S $listen ]]; then
+		rm -f "$listen"
+	fi
+	rm -f "$MG_WORK/$name.supervisor.pid" "$MG_WORK/$name.supervisor.listen"
+	return "$rc"
+}
+
+# ---------------------------------------------------------------------------
 # lighttpd
 
 # mg_lighttpd_start NAME PORT SOCKET [BASE_PATH [SENDFILE_ROOT]]: run
@@ -869,11 +1073,186 @@ mg_lighttpd_stop() {
 	return "$rc"
 }
 
+# mg_lighttpd_run NAME CONF PORT...: run lighttpd instance NAME from the
+# complete configuration file CONF (written by the caller, e.g. one of
+# deploy/ with paths and ports substituted) and wait until every PORT on
+# 127.0.0.1 accepts connections (10 s at most). Checks CONF with
+# `lighttpd -tt` first. Output goes to $MG_WORK/lighttpd-NAME-stdout.log;
+# mg_lighttpd_stop and mg_stop_all stop it.
+mg_lighttpd_run() {
+	if (($# < 3)); then
+		_mg_err "usage: mg_lighttpd_run NAME CONF PORT..."
+		return 1
+	fi
+	_mg_need_work || return 1
+	local name=$1 conf=$2 pid port
+	shift 2
+	local out=$MG_WORK/lighttpd-$name-stdout.log
+	if [[ ! $name =~ ^[A-Za-z0-9_-]+$ || ! -f $conf ]]; then
+		_mg_err "mg_lighttpd_run: bad NAME or no such file: '$name' '$conf'"
+		return 1
+	fi
+	if mg_lighttpd_alive "$name"; then
+		_mg_err "lighttpd $name is already running"
+		return 1
+	fi
+	for port in "$@"; do
+		if mg_port_in_use "$port" listen; then
+			_mg_err "port $port is already in use"
+			return 1
+		fi
+	done
+	if ! lighttpd -tt -f "$conf" >"$out" 2>&1 </dev/null; then
+		_mg_err "lighttpd $name: configuration $conf rejected:"
+		cat "$out" >&2
+		return 1
+	fi
+	grep -qx "$name" "$MG_WORK/.lighttpds" 2>/dev/null || echo "$name" >>"$MG_WORK/.lighttpds"
+	(_mg_close_fds && exec lighttpd -D -f "$conf") >>"$out" 2>&1 </dev/null &
+	pid=$!
+	echo "$pid" >"$MG_WORK/lighttpd-$name.pid"
+	for port in "$@"; do
+		if ! mg_wait_port "$port" 10 "$pid"; then
+			_mg_err "lighttpd $name did not come up on port $port; its output:"
+			tail -n 10 "$out" >&2
+			mg_lighttpd_stop "$name"
+			return 1
+		fi
+	done
+}
+
+# ---------------------------------------------------------------------------
+# Apache
+
+# mg_apache_start NAME SITE_CONF PORT...: run an Apache instance NAME with
+# SITE_CONF (a site file, e.g. one of deploy/apache/ with paths and ports
+# substituted) in place of Debian's sites-enabled, listening on
+# 127.0.0.1:PORT for each PORT. The main configuration,
+# $MG_WORK/apache-NAME/httpd.conf, stands in for Debian's apache2.conf,
+# ports.conf and mods-enabled: it loads the modules mediagate's sites use
+# (mpm_event, authz_core, alias, headers, ssl, fcgid, xsendfile, proxy,
+# proxy_fcgi, proxy_balancer, slotmem_shm, lbmethod_*), denies <Directory />
+# and defines the "combined" log format. Apache starts as root and serves
+# as MG_APACHE_USER (default www-data); pid file, error log, runtime files
+# and mod_fcgid's sockets live in $MG_WORK/apache-NAME/ (log/ there is
+# writable by that user, for the site's own logs). Checks the
+# configuration with `apache2 -t` first; returns once every port accepts
+# connections (10 s at most).
+mg_apache_start() {
+	if (($# < 3)); then
+		_mg_err "usage: mg_apache_start NAME SITE_CONF PORT..."
+		return 1
+	fi
+	_mg_need_work || return 1
+	local name=$1 site=$2 pid port mod
+	shift 2
+	local dir=$MG_WORK/apache-$name user=${MG_APACHE_USER:-www-data}
+	local moddir=/usr/lib/apache2/modules conf out
+	conf=$dir/httpd.conf
+	out=$dir/stdout.log
+	if [[ ! $name =~ ^[A-Za-z0-9_-]+$ || ! -f $site ]]; then
+		_mg_err "mg_apache_start: bad NAME or no such file: '$name' '$site'"
+		return 1
+	fi
+	if ! command -v apache2 >/dev/null 2>&1; then
+		_mg_err "apache2 is not installed"
+		return 1
+	fi
+	if mg_apache_alive "$name"; then
+		_mg_err "apache $name is already running"
+		return 1
+	fi
+	for port in "$@"; do
+		if [[ ! $port =~ ^[0-9]+$ ]] || mg_port_in_use "$port" listen; then
+			_mg_err "port '$port' is not a free port"
+			return 1
+		fi
+	done
+	mkdir -p "$dir/run" "$dir/log" || return 1
+	if _mg_is_root; then
+		chown "$user:" "$dir/log" || return 1
+	fi
+	{
+		cat <<CONF
+# Apache instance "$name" for mediagate (generated by tests/lib/services.sh)
+ServerRoot $dir
+DefaultRuntimeDir $dir/run
+PidFile $dir/run/httpd.pid
+ErrorLog $dir/error.log
+LogLevel ${MG_APACHE_LOGLEVEL:-warn}
+ServerName 127.0.0.1
+User $user
+Group $(id -gn "$user" 2>/dev/null || echo "$user")
+LogFormat "%h %l %u %t \"%r\" %>s %O \"%{Referer}i\" \"%{User-Agent}i\"" combined
+CONF
+		for port in "$@"; do
+			echo "Listen 127.0.0.1:$port"
+		done
+		for mod in mpm_event authz_core alias headers socache_shmcb ssl fcgid \
+			xsendfile proxy proxy_fcgi proxy_balancer slotmem_shm \
+			lbmethod_byrequests lbmethod_bybusyness; do
+			echo "LoadModule ${mod}_module $moddir/mod_$mod.so"
+		done
+		cat <<CONF
+SSLSessionCache shmcb:$dir/run/ssl_scache(512000)
+FcgidIPCDir $dir/fcgid
+FcgidProcessTableFile $dir/run/fcgid_shm
+<Directory />
+	Options FollowSymLinks
+	AllowOverride None
+	Require all denied
+</Directory>
+Include $site
+CONF
+	} >"$conf" || return 1
+	for mod in mpm_event fcgid xsendfile ssl proxy_fcgi; do
+		if [[ ! -f $moddir/mod_$mod.so ]]; then
+			_mg_err "Apache module $moddir/mod_$mod.so is missing"
+			return 1
+		fi
+	done
+	if ! apache2 -t -f "$conf" >"$out" 2>&1 </dev/null; then
+		_mg_err "apache $name: configuration rejected:"
+		cat "$out" >&2
+		return 1
+	fi
+	grep -qx "$name" "$MG_WORK/.apaches" 2>/dev/null || echo "$name" >>"$MG_WORK/.apaches"
+	(_mg_close_fds && exec apache2 -f "$conf" -DFOREGROUND) >>"$out" 2>&1 </dev/null &
+	pid=$!
+	echo "$pid" >"$MG_WORK/apache-$name.pid"
+	for port in "$@"; do
+		if ! mg_wait_port "$port" 10 "$pid"; then
+			_mg_err "apache $name did not come up on port $port; its logs:"
+			tail -n 10 "$out" "$dir/error.log" >&2 2>/dev/null
+			mg_apache_stop "$name"
+			return 1
+		fi
+	done
+}
+
+# mg_apache_alive NAME: true while Apache instance NAME runs.
+mg_apache_alive() {
+	[[ -n ${MG_WORK:-} && -f $MG_WORK/apache-$1.pid ]] && _mg_alive "$(<"$MG_WORK/apache-$1.pid")"
+}
+
+# mg_apache_stop NAME: stop Apache instance NAME (SIGTERM: its children and
+# the processes mod_fcgid started end with it); no-op when not running.
+mg_apache_stop() {
+	local name=$1 pid rc=0
+	[[ -n ${MG_WORK:-} && -f $MG_WORK/apache-$name.pid ]] || return 0
+	pid=$(<"$MG_WORK/apache-$name.pid")
+	# Apache waits for its children for up to 10 s before giving up.
+	MG_STOP_TIMEOUT=${MG_STOP_TIMEOUT:-12} _mg_stop_pids TERM "$pid" || rc=1
+	wait "$pid" 2>/dev/null || true
+	rm -f "$MG_WORK/apache-$name.pid"
+	return "$rc"
+}
+
 # ---------------------------------------------------------------------------
 # everything
 
-# mg_stop_all: stop every lighttpd instance, responder pool and the
-# PostgreSQL cluster started under $MG_WORK. Idempotent; never stops half way
+# mg_stop_all: stop every lighttpd and Apache instance, responder pool
+# (supervised or not) and the PostgreSQL cluster started under $MG_WORK. Idempotent; never stops half way
 # (errexit is off inside), so it is safe in an EXIT trap.
 mg_stop_all() {
 	local - name rc=0
@@ -884,10 +1263,20 @@ mg_stop_all() {
 			mg_lighttpd_stop "$name" || rc=1
 		done <"$MG_WORK/.lighttpds"
 	fi
+	if [[ -f $MG_WORK/.apaches ]]; then
+		while IFS= read -r name; do
+			mg_apache_stop "$name" || rc=1
+		done <"$MG_WORK/.apaches"
+	fi
 	if [[ -f $MG_WORK/.pools ]]; then
 		while IFS= read -r name; do
 			mg_responders_stop "$name" || rc=1
 		done <"$MG_WORK/.pools"
+	fi
+	if [[ -f $MG_WORK/.supervised ]]; then
+		while IFS= read -r name; do
+			mg_supervised_stop "$name" || rc=1
+		done <"$MG_WORK/.supervised"
 	fi
 	mg_pg_stop || rc=1
 	return "$rc"

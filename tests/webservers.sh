@@ -1,0 +1,644 @@
+#!/usr/bin/env bash
+#
+# tests/webservers.sh - the shipped deployments, tested for real, run by
+# `make check`.
+#
+# For each web-server configuration of deploy/ - lighttpd
+# (deploy/lighttpd/mediagate.conf), Apache with mod_fcgid
+# (deploy/apache/mediagate-fcgid.conf) and the Apache balancer
+# (deploy/apache/mediagate-balancer.conf) - this starts the web server from
+# that very file with only ports, paths and names substituted (sed, into
+# the work directory), on 127.0.0.1 with a fresh self-signed certificate,
+# and runs tests/check_flow against it over HTTPS: issuing, downloads byte
+# for byte, Range, HEAD, Content-Disposition, expired and forged tokens,
+# the sendfile header kept from clients, the HTTP->HTTPS redirect.
+#
+# The responder pools behind lighttpd and the balancer are run the way
+# deploy/systemd/ runs them: the ExecStart= and Environment= of
+# mediagate@.service (multiwatch supervising the responders) and the
+# settings of mediagate.env, on a socket made by spawn-fcgi -n in place of
+# mediagate@.socket, owned by www-data as the socket unit's group would
+# allow.
+#
+# Load balancing, behind lighttpd and behind the balancer: four clients
+# send at least 2000 token requests (MG_LOAD_REQUESTS per client, 500; more
+# on a fast machine) over the pools (2 sockets x 4 responders), and one
+# responder is killed with SIGKILL a quarter of the way into the run. The
+# test shows that every responder served requests (its /proc/PID/io rchar
+# grew: a responder waiting in accept(2) reads nothing), that every
+# request but those in flight at the kill got 201, and that multiwatch
+# started a new responder, which then serves requests too.
+#
+# The TCP variant (mediagate-tcp.service) runs on 127.0.0.1 and gets a raw
+# FastCGI request: with FCGI_WEB_SERVER_ADDRS as shipped libfcgi hangs up,
+# with 127.0.0.1 the responder answers. The systemd units are checked with
+# systemd-analyze verify when it is available.
+#
+# Apache starts as root and serves as www-data (it refuses to serve as
+# root), so the storage root, sockets and key files are made reachable
+# for www-data; mod_fcgid runs the responders as www-data too.
+#
+# Knobs: MG_BUILDDIR, MG_BIN (see tests/integration.sh), MG_CHECK_FLOW,
+# MG_TEST_TIMEOUT (seconds per check_flow run, default 300),
+# MG_KEEP_WORK=1 (keep the work directory after success too),
+# MG_WEBSERVERS="lighttpd fcgid balancer tcp" (the parts to run).
+#
+# Exit status: 0 when everything passed; 1 when a test failed; 77 (skip)
+# when a web server or Apache module package is not installed; 99 when the
+# environment cannot be set up.
+
+# mg_* functions take optional arguments that callers may leave out.
+# shellcheck disable=SC2119
+
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+top_srcdir=$(cd "$here/.." && pwd)
+deploy=$top_srcdir/deploy
+# shellcheck source-path=SCRIPTDIR source=lib/services.sh
+. "$here/lib/services.sh"
+
+# What the deployments in deploy/ name and the tests rely on.
+issuer=https://issuer.example.com
+audience=mediagate
+pools=(a b)
+web_user=www-data
+
+failures=0
+
+say() {
+	printf 'webservers: %s\n' "$*"
+}
+
+hard_error() {
+	printf 'webservers: %s\n' "$*" >&2
+	exit 99
+}
+
+skip() {
+	printf 'webservers: SKIP: %s\n' "$*" >&2
+	exit 77
+}
+
+# fail MESSAGE: record a failed check and carry on with the next one.
+fail() {
+	printf 'webservers: FAIL: %s\n' "$*" >&2
+	failures=$((failures + 1))
+}
+
+find_builddir() {
+	local d
+	if [[ -n ${MG_BUILDDIR:-} ]]; then
+		(cd "$MG_BUILDDIR" && pwd)
+		return
+	fi
+	for d in . .. "$top_srcdir"; do
+		if [[ -f $d/config.status ]]; then
+			(cd "$d" && pwd)
+			return
+		fi
+	done
+	echo "$top_srcdir"
+}
+
+wanted() {
+	[[ " ${MG_WEBSERVERS:-lighttpd fcgid balancer tcp} " == *" $1 "* ]]
+}
+
+# ---------------------------------------------------------------------------
+# substituting deploy/ files
+
+# substitute SRC DEST [SED-EXPR...]: DEST is SRC with the SED-EXPRs (the
+# file's own ports and names) applied first, then the paths every file
+# shares. Fails if an example value is left outside comments.
+substitute() {
+	local src=$1 dest=$2 e left
+	shift 2
+	local -a sed_args=()
+	for e in "$@"; do
+		sed_args+=(-e "$e")
+	done
+	sed_args+=(
+		-e "s|/etc/ssl/mediagate/fullchain.pem|$MG_TLS_CERT|g"
+		-e "s|/etc/ssl/mediagate/privkey.pem|$MG_TLS_KEY|g"
+		-e "s|/usr/local/bin/mediagate|$MG_BIN|g"
+		-e "s|/srv/media|$storage|g"
+		-e "s|/run/mediagate|$run|g"
+		-e "s|/etc/mediagate|$etc|g"
+		-e "s|/var/www/mediagate-empty|$docroot|g"
+		-e "s|media\\.example\\.com|127.0.0.1|g"
+	)
+	sed "${sed_args[@]}" "$src" >"$dest"
+	# Example values outside comments, not counting the work directory's
+	# own paths (which may well end in etc/mediagate.env).
+	left=$(grep -v '^[[:space:]]*#' "$dest" | sed "s|$MG_WORK/[^ \"';,]*||g" |
+		grep -E '/srv/media|/run/mediagate|/etc/mediagate|/etc/ssl/|/usr/local/bin/|/var/log/|/var/www/|media\.example\.com|/run/lighttpd|/run/postgresql' || true)
+	if [[ -n $left ]]; then
+		hard_error "$dest: example values left after substitution: $left"
+	fi
+}
+
+# unit_values UNIT KEY: the values of KEY= lines of a (substituted) unit.
+unit_values() {
+	sed -n "s/^$2=//p" "$1"
+}
+
+# pool_settings HTTPS_PORT: fill pool_env and pool_cmd from
+# deploy/systemd/mediagate.env and mediagate@.service, substituted for the
+# web server listening on HTTPS_PORT ("%d", the credentials directory,
+# becomes $etc, where the key files are).
+pool_settings() {
+	local https=$1 sendfile=$2 unit=$MG_WORK/systemd/mediagate@.service kv cred
+	substitute "$deploy/systemd/mediagate.env" "$etc/mediagate.env" \
+		"s|^MEDIAGATE_DB=.*|MEDIAGATE_DB=$MG_DB_APP|" \
+		"s|^MEDIAGATE_PUBLIC_URL=.*|MEDIAGATE_PUBLIC_URL=https://127.0.0.1:$https|" \
+		"s|^MEDIAGATE_SENDFILE_HEADER=.*|MEDIAGATE_SENDFILE_HEADER=$sendfile|"
+	pool_env=()
+	while IFS= read -r kv; do
+		pool_env+=("$kv")
+	done < <(grep -E '^[A-Z_][A-Z0-9_]*=' "$etc/mediagate.env")
+	while IFS= read -r kv; do
+		pool_env+=("${kv//%d/$etc}")
+	done < <(unit_values "$unit" Environment)
+	# The credentials the unit loads are the files "%d" names.
+	while IFS= read -r cred; do
+		[[ -r $etc/${cred%%:*} ]] || hard_error "credential ${cred%%:*} is not in $etc"
+	done < <(unit_values "$unit" LoadCredential)
+	read -r -a pool_cmd <<<"$(unit_values "$unit" ExecStart)"
+	((${#pool_cmd[@]} > 0)) || hard_error "no ExecStart= in $unit"
+}
+
+# start_pools HTTPS_PORT SENDFILE_HEADER: the pools a and b, as systemd
+# would run them.
+start_pools() {
+	local p
+	pool_settings "$1" "$2"
+	for p in "${pools[@]}"; do
+		MG_SOCKET_USER=$web_user mg_supervised_start "$p" "$run/$p.sock" \
+			"${pool_env[@]}" -- "${pool_cmd[@]}" ||
+			hard_error "pool $p did not start"
+	done
+}
+
+stop_pools() {
+	local p
+	for p in "${pools[@]}"; do
+		mg_supervised_stop "$p" || true
+	done
+}
+
+# ---------------------------------------------------------------------------
+# the flow
+
+# run_flow NAME HTTPS_PORT HTTP_PORT: tests/check_flow against the
+# deployment.
+run_flow() {
+	local rc=0
+	say "$1: check_flow on https://127.0.0.1:$2 (http: $3)"
+	MG_FLOW_NAME=$1 MG_FLOW_URL=https://127.0.0.1:$2 \
+		MG_FLOW_HTTP_URL=http://127.0.0.1:$3 MG_FLOW_CA=$MG_TLS_CERT \
+		MG_FLOW_DB=$MG_DB_ADMIN MG_FLOW_KEYS=$MG_KEYS \
+		MG_FLOW_STORAGE=$storage MG_FLOW_ISSUER=$issuer \
+		MG_FLOW_AUDIENCE=$audience \
+		timeout --kill-after=10 "${MG_TEST_TIMEOUT:-300}" "$check" </dev/null || rc=$?
+	if ((rc != 0)); then
+		fail "$1: check_flow failed (status $rc)"
+	fi
+}
+
+# ---------------------------------------------------------------------------
+# load balancing
+
+# rchar PID: bytes PID has read so far (/proc/PID/io), or nothing.
+rchar() {
+	sed -n 's/^rchar: //p' "/proc/$1/io" 2>/dev/null || true
+}
+
+# wait_accepting PID...: wait (5 s at most) until each PID sits in
+# accept(2), i.e. has finished starting and waits for a request.
+wait_accepting() {
+	local pid i sc
+	for pid in "$@"; do
+		for ((i = 0; i < 50; i++)); do
+			sc=$(cut -d' ' -f1 "/proc/$pid/syscall" 2>/dev/null) || sc=
+			[[ $sc == 43 || $sc == 288 ]] && break
+			sleep 0.1
+		done
+	done
+}
+
+# clients URL N OUTDIR: start four curl clients, each sending N token
+# requests to URL back to back (HTTP/1.1, keep-alive), writing one status
+# code a line to OUTDIR/codes.C; their pids go to client_pids. Four
+# requests in flight keep more than one pool busy: least-connection
+# balancing sends everything to the first pool while it is idle.
+clients() {
+	local url=$1 n=$2 out=$3 c
+	mkdir -p "$out"
+	client_pids=()
+	for c in 1 2 3 4; do
+		curl -s --http1.1 --cacert "$MG_TLS_CERT" --max-time 10 \
+			-X POST -d '' -H "Authorization: Bearer $load_bearer" \
+			-o /dev/null -w '%{http_code}\n' "$url?client=$c&n=[1-$n]" \
+			>"$out/codes.$c" 2>"$out/curl.$c.log" </dev/null &
+		client_pids+=($!)
+	done
+}
+
+# rchar_sum PID...: the sum of rchar over the PIDs still alive.
+rchar_sum() {
+	local pid v sum=0
+	for pid in "$@"; do
+		v=$(rchar "$pid")
+		sum=$((sum + ${v:-0}))
+	done
+	echo "$sum"
+}
+
+# load_test NAME HTTPS_PORT: see the header of this file.
+load_test() {
+	local name=$1 https=$2 p pid victim victim_pool='' n ok bad before
+	local per_client=${MG_LOAD_REQUESTS:-500}
+	local url=https://127.0.0.1:$https/media/m-pdf/download-token
+	local out=$MG_WORK/load-$name t0 t1 newpid='' try bpr rate sum0 target
+	local -A rc0=() pool_of=()
+	local -a all=()
+	t0=$(date +%s%N)
+	for p in "${pools[@]}"; do
+		while IFS= read -r pid; do
+			all+=("$pid")
+			pool_of[$pid]=$p
+		done < <(mg_supervised_children "$p")
+	done
+	if ((${#all[@]} < 3)); then
+		fail "$name: only ${#all[@]} responders to balance over"
+		return
+	fi
+	wait_accepting "${all[@]}"
+
+	# Warm-up and yardstick: 100 requests tell how many bytes the
+	# responders read per request and how many requests a second this
+	# machine serves, so that the run lasts about two seconds and the
+	# kill comes a quarter of the way in, however fast the machine.
+	sum0=$(rchar_sum "${all[@]}")
+	t1=$(date +%s%N)
+	clients "$url" 25 "$out/warmup"
+	wait "${client_pids[@]}" || true
+	bpr=$((($(rchar_sum "${all[@]}") - sum0) / 100))
+	rate=$((100 * 1000000000 / ($(date +%s%N) - t1 + 1)))
+	ok=$(cat "$out/warmup"/codes.* | grep -c '^201$' || true)
+	if ((ok != 100 || bpr <= 0)); then
+		fail "$name: warm-up: $ok of 100 requests got 201"
+		return
+	fi
+	((rate / 2 > per_client)) && per_client=$((rate / 2))
+	((per_client > 5000)) && per_client=5000
+
+	for pid in "${all[@]}"; do
+		rc0[$pid]=$(rchar "$pid")
+	done
+	victim=${all[0]}
+	victim_pool=${pool_of[$victim]}
+	say "$name: ${#all[@]} responders (pools ${pools[*]}: ${all[*]}); $((4 * per_client)) requests from 4 clients, SIGKILL to $victim a quarter of the way"
+
+	sum0=$(rchar_sum "${all[@]}")
+	target=$((sum0 + bpr * per_client))
+	t1=$(date +%s%N)
+	clients "$url" "$per_client" "$out/run"
+	for ((try = 0; try < 500; try++)); do
+		(($(rchar_sum "${all[@]}") < target)) || break
+		sleep 0.01
+	done
+	for pid in "${client_pids[@]}"; do
+		_mg_alive "$pid" || fail "$name: a client finished before the kill: the run is too short"
+	done
+	before=$(rchar "$victim")
+	kill -KILL "$victim"
+	wait "${client_pids[@]}" || true
+
+	n=$(cat "$out/run"/codes.* | wc -l)
+	ok=$(cat "$out/run"/codes.* | grep -c '^201$' || true)
+	bad=$((n - ok))
+	say "$name: $n responses in $((($(date +%s%N) - t1) / 1000000)) ms: $ok x 201, $bad other ($(sort "$out/run"/codes.* | uniq -c | tr -s ' \n' ' ' | sed 's/^ //; s/ $//'))"
+	((n == 4 * per_client)) || fail "$name: $n responses, want $((4 * per_client)) (see $out/run)"
+	# A request in flight at the kill may fail; four clients, so at
+	# most four of them.
+	((bad <= 4)) || fail "$name: $bad requests failed, more than were in flight at the kill"
+
+	if [[ -z $before ]] || ((before <= ${rc0[$victim]})); then
+		fail "$name: responder $victim (pool $victim_pool) served nothing before the kill"
+	fi
+	for pid in "${all[@]:1}"; do
+		n=$(rchar "$pid")
+		if [[ -z $n ]]; then
+			fail "$name: responder $pid (pool ${pool_of[$pid]}) died"
+		elif ((n <= ${rc0[$pid]})); then
+			fail "$name: responder $pid (pool ${pool_of[$pid]}) served nothing"
+		else
+			say "$name: responder $pid (pool ${pool_of[$pid]}) read $((n - ${rc0[$pid]})) bytes"
+		fi
+	done
+
+	# multiwatch replaces the victim.
+	for ((try = 0; try < 50; try++)); do
+		for pid in $(mg_supervised_children "$victim_pool"); do
+			[[ -z ${pool_of[$pid]:-} ]] && newpid=$pid
+		done
+		[[ -z $newpid ]] || break
+		sleep 0.1
+	done
+	if [[ -z $newpid ]]; then
+		fail "$name: no new responder in pool $victim_pool after the kill"
+		return
+	fi
+	wait_accepting "$newpid"
+	before=$(rchar "$newpid")
+	# A balancer may leave the pool of a failed request out for a moment
+	# (the Apache balancer's retry=): a few rounds, half a second apart.
+	for ((try = 1; try <= 8; try++)); do
+		clients "$url" 50 "$out/after.$try"
+		wait "${client_pids[@]}" || true
+		ok=$(cat "$out/after.$try"/codes.* | grep -c '^201$' || true)
+		((ok == 200)) || fail "$name: after the restart, $ok of 200 requests got 201"
+		n=$(rchar "$newpid")
+		if [[ -n $n ]] && ((n > before)); then
+			break
+		fi
+		sleep 0.5
+	done
+	if [[ -z $n ]] || ((n <= before)); then
+		fail "$name: the new responder $newpid served nothing"
+	else
+		say "$name: multiwatch started responder $newpid in pool $victim_pool; it served requests (read $((n - before)) bytes)"
+	fi
+	say "$name: load test took $((($(date +%s%N) - t0) / 1000000)) ms"
+}
+
+# ---------------------------------------------------------------------------
+# the three deployments
+
+test_lighttpd() {
+	local http https conf=$MG_WORK/lighttpd/mediagate.conf
+	http=$(mg_free_port) || hard_error "no free port"
+	https=$(mg_free_port) || hard_error "no free port"
+	mkdir -p "$MG_WORK/lighttpd/log" "$MG_WORK/lighttpd/state"
+	# lighttpd opens its logs after dropping privileges.
+	chown "$web_user:" "$MG_WORK/lighttpd/log" "$MG_WORK/lighttpd/state"
+	substitute "$deploy/lighttpd/mediagate.conf" "$conf" \
+		"s|^var.http_port .*|var.http_port    = $http|" \
+		"s|^var.https_port .*|var.https_port   = $https|" \
+		"s|^var.bind .*|var.bind         = \"127.0.0.1\"|" \
+		"s|^var.log_dir .*|var.log_dir      = \"$MG_WORK/lighttpd/log\"|" \
+		"s|^var.state_dir .*|var.state_dir    = \"$MG_WORK/lighttpd/state\"|" \
+		"s|https://%1|https://%1:$https|"
+	start_pools "$https" X-LIGHTTPD-send-file
+	mg_lighttpd_run lighttpd "$conf" "$http" "$https" || hard_error "lighttpd did not start"
+	run_flow lighttpd "$https" "$http"
+	load_test lighttpd "$https"
+	mg_lighttpd_stop lighttpd
+	stop_pools
+}
+
+test_fcgid() {
+	local http https site=$MG_WORK/apache-fcgid.site.conf pid left spawned p
+	http=$(mg_free_port) || hard_error "no free port"
+	https=$(mg_free_port) || hard_error "no free port"
+	substitute "$deploy/apache/mediagate-fcgid.conf" "$site" \
+		"s|^Define MEDIAGATE_PUBLIC_URL .*|Define MEDIAGATE_PUBLIC_URL   https://127.0.0.1:$https|" \
+		"s|^Define MEDIAGATE_HTTP_PORT .*|Define MEDIAGATE_HTTP_PORT    $http|" \
+		"s|^Define MEDIAGATE_HTTPS_PORT .*|Define MEDIAGATE_HTTPS_PORT   $https|" \
+		"s|^Define MEDIAGATE_DB .*|Define MEDIAGATE_DB           \"$MG_DB_APP\"|" \
+		"s|^Define MEDIAGATE_LOG_DIR .*|Define MEDIAGATE_LOG_DIR      $MG_WORK/apache-fcgid/log|"
+	mg_apache_start fcgid "$site" "$http" "$https" || hard_error "Apache (mod_fcgid) did not start"
+	run_flow apache-fcgid "$https" "$http"
+	# The responders mod_fcgid started: mediagate processes below this
+	# Apache's parent process.
+	pid=$(<"$MG_WORK/apache-fcgid.pid")
+	spawned=
+	for p in $(descendants "$pid"); do
+		if [[ $(readlink "/proc/$p/exe" 2>/dev/null) == "$(readlink -f "$MG_BIN")" ]]; then
+			spawned+="$p "
+		fi
+	done
+	say "apache-fcgid: responders started by mod_fcgid: ${spawned:-none}"
+	[[ -n $spawned ]] || fail "apache-fcgid: mod_fcgid started no responder"
+	mg_apache_stop fcgid
+	# They end with Apache.
+	left=
+	for p in $spawned; do
+		_mg_alive "$p" && left+=" $p"
+	done
+	[[ -z $left ]] || fail "apache-fcgid: responders left after Apache stopped:$left"
+}
+
+# descendants PID: all processes below PID.
+descendants() {
+	local c
+	for c in $(pgrep -P "$1"); do
+		echo "$c"
+		descendants "$c"
+	done
+}
+
+test_balancer() {
+	local http https site=$MG_WORK/apache-balancer.site.conf
+	http=$(mg_free_port) || hard_error "no free port"
+	https=$(mg_free_port) || hard_error "no free port"
+	substitute "$deploy/apache/mediagate-balancer.conf" "$site" \
+		"s|^Define MEDIAGATE_PUBLIC_URL .*|Define MEDIAGATE_PUBLIC_URL   https://127.0.0.1:$https|" \
+		"s|^Define MEDIAGATE_HTTP_PORT .*|Define MEDIAGATE_HTTP_PORT    $http|" \
+		"s|^Define MEDIAGATE_HTTPS_PORT .*|Define MEDIAGATE_HTTPS_PORT   $https|" \
+		"s|^Define MEDIAGATE_LOG_DIR .*|Define MEDIAGATE_LOG_DIR      $MG_WORK/apache-balancer/log|"
+	start_pools "$https" X-Sendfile
+	mg_apache_start balancer "$site" "$http" "$https" || hard_error "Apache (balancer) did not start"
+	run_flow apache-balancer "$https" "$http"
+	load_test apache-balancer "$https"
+	mg_apache_stop balancer
+	stop_pools
+}
+
+# fcgi_probe PORT: send one FastCGI request (GET /media/x/unknown) to
+# 127.0.0.1:PORT and print what came back, if anything, with the record
+# framing bytes made printable.
+fcgi_probe() {
+	local kv k v params='' hex
+	# Name-value pairs with one-byte lengths (FastCGI 1.0, section 3.4).
+	for kv in REQUEST_METHOD=GET REQUEST_URI=/media/x/unknown \
+		SERVER_NAME=127.0.0.1 SERVER_PORT=443 HTTPS=on; do
+		k=${kv%%=*}
+		v=${kv#*=}
+		params+=$(printf '%02x%02x' "${#k}" "${#v}")$(printf '%s' "$k$v" | _mg_hex)
+	done
+	# BEGIN_REQUEST (role responder), PARAMS, empty PARAMS, empty STDIN;
+	# request id 1, no padding.
+	hex=01010001000800000001000000000000
+	hex+=$(printf '01040001%04x0000' $((${#params} / 2)))$params
+	hex+=01040001000000000105000100000000
+	# shellcheck disable=SC2016 # $1 belongs to the inner bash
+	timeout 5 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1" && cat >&3 && cat <&3' \
+		probe "$1" < <(_mg_unhex "$hex") 2>/dev/null | tr -c '[:print:]\n' '.' || true
+}
+
+test_tcp() {
+	local port unit=$MG_WORK/systemd/mediagate-tcp.service addrs kv out
+	local -a env=() cmd=()
+	pool_settings "$(mg_free_port)" X-Sendfile
+	read -r -a cmd <<<"$(unit_values "$unit" ExecStart)"
+	while IFS= read -r kv; do
+		env+=("${kv//%d/$etc}")
+	done < <(unit_values "$unit" Environment)
+	addrs=$(printf '%s\n' "${env[@]}" | sed -n 's/^FCGI_WEB_SERVER_ADDRS=//p')
+	[[ -n $addrs ]] || hard_error "mediagate-tcp.service sets no FCGI_WEB_SERVER_ADDRS"
+
+	# As shipped: 127.0.0.1 is not a web server; libfcgi hangs up.
+	port=$(mg_free_port) || hard_error "no free port"
+	mg_supervised_start tcp "127.0.0.1:$port" "${pool_env[@]}" "${env[@]}" -- "${cmd[@]}" ||
+		hard_error "the TCP pool did not start"
+	out=$(fcgi_probe "$port")
+	if [[ $out == *Status:* ]]; then
+		fail "tcp: FCGI_WEB_SERVER_ADDRS=$addrs, yet a request from 127.0.0.1 was answered"
+	else
+		say "tcp: FCGI_WEB_SERVER_ADDRS=$addrs: a request from 127.0.0.1 gets no answer"
+	fi
+	mg_supervised_stop tcp
+
+	# With the web server's address substituted it answers.
+	port=$(mg_free_port) || hard_error "no free port"
+	mg_supervised_start tcp "127.0.0.1:$port" "${pool_env[@]}" \
+		"${env[@]/#FCGI_WEB_SERVER_ADDRS=*/FCGI_WEB_SERVER_ADDRS=127.0.0.1}" -- "${cmd[@]}" ||
+		hard_error "the TCP pool did not start"
+	out=$(fcgi_probe "$port")
+	if [[ $out == *"Status: 404"* ]]; then
+		say "tcp: FCGI_WEB_SERVER_ADDRS=127.0.0.1: answered ($(grep -o 'Status: [0-9]*' <<<"$out"))"
+	else
+		fail "tcp: FCGI_WEB_SERVER_ADDRS=127.0.0.1: no FastCGI answer: $out"
+	fi
+	mg_supervised_stop tcp
+}
+
+# The units, substituted, must satisfy systemd-analyze verify without a
+# word of complaint.
+verify_units() {
+	local out
+	if ! command -v systemd-analyze >/dev/null 2>&1; then
+		say "systemd-analyze not available: units not verified"
+		return 0
+	fi
+	out=$(cd "$MG_WORK/systemd" && systemd-analyze verify --man=no \
+		./mediagate@a.socket ./mediagate@a.service \
+		./mediagate-tcp.socket ./mediagate-tcp.service 2>&1) || true
+	if [[ -n $out ]]; then
+		fail "systemd-analyze verify: $out"
+	else
+		say "systemd units: systemd-analyze verify is silent"
+	fi
+}
+
+# ---------------------------------------------------------------------------
+
+show_logs() {
+	local f
+	echo "---- webservers: work directory $MG_WORK"
+	for f in "$MG_WORK"/*.log "$MG_WORK"/lighttpd/log/*.log \
+		"$MG_WORK"/apache-*/error.log "$MG_WORK"/apache-*/log/*error.log; do
+		[[ -s $f ]] || continue
+		echo "---- tail of $f"
+		tail -n 30 "$f"
+	done
+}
+
+on_exit() {
+	local rc=$1
+	trap - EXIT
+	if ((rc != 0)); then
+		show_logs
+	fi
+	mg_stop_all
+	if ((rc == 0)) && [[ ${MG_KEEP_WORK:-0} != 1 ]]; then
+		rm -rf -- "$MG_WORK"
+	else
+		echo "webservers: work directory kept: $MG_WORK"
+	fi
+	exit "$rc"
+}
+
+main() {
+	local builddir tool mod f t0 now
+	builddir=$(find_builddir)
+	check=${MG_CHECK_FLOW:-$builddir/tests/check_flow}
+	export MG_BIN=${MG_BIN:-$builddir/src/mediagate}
+	[[ -x $check ]] || hard_error "test program not found: $check (run make check)"
+	[[ -x $MG_BIN ]] || hard_error "responder not found: $MG_BIN (run make)"
+
+	# A missing web server is a reason to skip; anything else is not.
+	for tool in lighttpd apache2; do
+		command -v "$tool" >/dev/null 2>&1 || skip "$tool is not installed (tests/run installs it)"
+	done
+	for mod in fcgid xsendfile ssl proxy_fcgi proxy_balancer lbmethod_bybusyness; do
+		[[ -f /usr/lib/apache2/modules/mod_$mod.so ]] ||
+			skip "Apache module mod_$mod is not installed (tests/run installs it)"
+	done
+	for tool in spawn-fcgi multiwatch curl openssl pgrep; do
+		command -v "$tool" >/dev/null 2>&1 || hard_error "$tool is not installed (tests/run installs it)"
+	done
+	_mg_is_root || hard_error "must run as root (Apache and lighttpd switch to $web_user)"
+	id -u "$web_user" >/dev/null 2>&1 || hard_error "no user $web_user"
+
+	t0=$(date +%s)
+	mg_work_init || hard_error "cannot create a work directory"
+	trap 'on_exit $?' EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+
+	# mod_fcgid runs the binary as $web_user, who may not reach a build
+	# tree in a private directory: then it runs a copy.
+	if ! runuser -u "$web_user" -- test -x "$MG_BIN"; then
+		install -D -m 0755 "$MG_BIN" "$MG_WORK/bin/mediagate"
+		say "$web_user cannot run $MG_BIN; using a copy, $MG_WORK/bin/mediagate"
+		MG_BIN=$MG_WORK/bin/mediagate
+	fi
+
+	storage=$MG_WORK/storage
+	run=$MG_WORK/run
+	etc=$MG_WORK/etc
+	docroot=$MG_WORK/www-empty
+	mkdir -p "$storage" "$run" "$etc" "$docroot" "$MG_WORK/systemd"
+	chmod 0755 "$storage" "$run" "$docroot"
+	mg_keys_make || hard_error "key generation failed"
+	mg_tls_cert_make || hard_error "certificate generation failed"
+	mg_pg_start "$top_srcdir/tests/fixtures.sql" || hard_error "PostgreSQL setup failed"
+	# The secrets as deploy/ lays them out: the bearer issuer's public key
+	# and the token secret; readable by the web server's group, because
+	# mod_fcgid runs the responders as the Apache user.
+	cp "$MG_KEYS/bearer-rs.pub.pem" "$etc/bearer.pub.pem"
+	cp "$MG_KEYS/token.key" "$etc/token.key"
+	chown "root:$web_user" "$etc" "$etc/token.key" "$etc/bearer.pub.pem"
+	chmod 0750 "$etc"
+	chmod 0640 "$etc/token.key"
+	chmod 0644 "$etc/bearer.pub.pem"
+	for f in mediagate@.socket mediagate@.service mediagate-tcp.socket mediagate-tcp.service; do
+		substitute "$deploy/systemd/$f" "$MG_WORK/systemd/$f"
+	done
+	# The deployments must agree with what the bearer tokens carry.
+	if ! grep -q "^MEDIAGATE_JWT_ISSUER=$issuer\$" "$deploy/systemd/mediagate.env" ||
+		! grep -q "^MEDIAGATE_JWT_AUDIENCE=$audience\$" "$deploy/systemd/mediagate.env" ||
+		! grep -q "MEDIAGATE_JWT_ISSUER *$issuer\$" "$deploy/apache/mediagate-fcgid.conf" ||
+		! grep -q "MEDIAGATE_JWT_AUDIENCE *$audience\$" "$deploy/apache/mediagate-fcgid.conf"; then
+		hard_error "deploy/ names another bearer issuer or audience than $issuer, $audience"
+	fi
+	now=$(date +%s)
+	load_bearer=$(mg_mint_bearer "$MG_KEYS/bearer-rs.pem" RS256 \
+		"{\"sub\":\"load\",\"tenant\":\"acme\",\"iss\":\"$issuer\",\"aud\":\"$audience\",\"permissions\":[\"media:read\"],\"iat\":$now,\"exp\":$((now + 900))}") ||
+		hard_error "cannot mint a bearer token"
+
+	say "work directory $MG_WORK"
+	wanted lighttpd && test_lighttpd
+	wanted fcgid && test_fcgid
+	wanted balancer && test_balancer
+	wanted tcp && test_tcp
+	verify_units
+	say "done in $(($(date +%s) - t0)) s, $failures failure(s)"
+	((failures == 0))
+}
+
+main "$@"
