@@ -440,6 +440,55 @@ descendants() {
 	done
 }
 
+# test_fcgid_recycling: mod_fcgid retires a responder after
+# FcgidMaxRequestsPerProcess requests (here 50, in a copy of the deployed
+# site) and starts another; under four clients sending back to back, not
+# one request may fail while that happens.
+test_fcgid_recycling() {
+	local http https site=$MG_WORK/apache-recycle.site.conf pid p n ok
+	local out=$MG_WORK/recycle sampler seen=$MG_WORK/recycle-pids
+	http=$(mg_free_port) || hard_error "no free port"
+	https=$(mg_free_port) || hard_error "no free port"
+	substitute "$deploy/apache/mediagate-fcgid.conf" "$site" \
+		"s|^Define MEDIAGATE_PUBLIC_URL .*|Define MEDIAGATE_PUBLIC_URL   https://127.0.0.1:$https|" \
+		"s|^Define MEDIAGATE_HTTP_PORT .*|Define MEDIAGATE_HTTP_PORT    $http|" \
+		"s|^Define MEDIAGATE_HTTPS_PORT .*|Define MEDIAGATE_HTTPS_PORT   $https|" \
+		"s|^Define MEDIAGATE_DB .*|Define MEDIAGATE_DB           \"$MG_DB_APP\"|" \
+		"s|^Define MEDIAGATE_LOG_DIR .*|Define MEDIAGATE_LOG_DIR      $MG_WORK/apache-recycle/log|" \
+		"s|^FcgidMaxRequestsPerProcess .*|FcgidMaxRequestsPerProcess 50|"
+	grep -q "^FcgidMaxRequestsPerProcess 50$" "$site" ||
+		hard_error "no FcgidMaxRequestsPerProcess in the fcgid site"
+	mg_apache_start recycle "$site" "$http" "$https" || hard_error "Apache (recycling) did not start"
+	pid=$(<"$MG_WORK/apache-recycle.pid")
+	# Note every responder pid that appears while the clients run.
+	: >"$seen"
+	(
+		while :; do
+			for p in $(descendants "$pid"); do
+				[[ $(readlink "/proc/$p/exe" 2>/dev/null) == "$(readlink -f "$MG_BIN")" ]] &&
+					echo "$p"
+			done
+			sleep 0.05
+		done >>"$seen"
+	) &
+	sampler=$!
+	clients "https://127.0.0.1:$https/media/m-pdf/download-token" 100 "$out"
+	wait "${client_pids[@]}" || true
+	kill "$sampler" 2>/dev/null || true
+	wait "$sampler" 2>/dev/null || true
+	n=$(cat "$out"/codes.* | wc -l)
+	ok=$(cat "$out"/codes.* | grep -c '^201$' || true)
+	p=$(sort -u "$seen" | wc -l)
+	say "apache-fcgid recycling: $ok of $n requests got 201; $p responder processes served them"
+	((n == 400 && ok == 400)) ||
+		fail "apache-fcgid recycling: $((n - ok)) of $n requests failed while mod_fcgid recycled responders"
+	# Four clients need at most four processes at once; more than four
+	# seen means processes were retired and replaced during the run (400
+	# requests at 50 a process need at least eight).
+	((p > 4)) || fail "apache-fcgid recycling: no responder was recycled ($p seen)"
+	mg_apache_stop recycle
+}
+
 test_balancer() {
 	local http https site=$MG_WORK/apache-balancer.site.conf
 	http=$(mg_free_port) || hard_error "no free port"
@@ -634,6 +683,7 @@ main() {
 	say "work directory $MG_WORK"
 	wanted lighttpd && test_lighttpd
 	wanted fcgid && test_fcgid
+	wanted fcgid && test_fcgid_recycling
 	wanted balancer && test_balancer
 	wanted tcp && test_tcp
 	verify_units
