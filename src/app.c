@@ -131,8 +131,10 @@ check_body(const struct body *body)
 	bool is_object;
 	size_t i;
 
+	/* RFC 8259 §2 whitespace; a NUL byte is not (strchr finds the
+	 * terminator). */
 	for (i = 0; i < body->len; i++)
-		if (!strchr(" \t\r\n", body->data[i]))
+		if (body->data[i] == '\0' || !strchr(" \t\r\n", body->data[i]))
 			break;
 	if (i == body->len)
 		return MG_OK;

@@ -49,6 +49,9 @@ const char config_help[] =
 "--check-config validates the environment, loads the keys, connects to the\n"
 "database and exits 0, or prints what is wrong and exits 1.\n";
 
+static int fail(char *err, size_t errsz, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 static int
 fail(char *err, size_t errsz, const char *fmt, ...)
 {

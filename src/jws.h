@@ -9,10 +9,13 @@
  * Header members that name other keys (kid, jku, x5u, jwk, x5c) are
  * ignored: the key comes from configuration only.
  *
- * HMAC signatures are checked by libjwt.  RSA and EC signatures are
- * checked here with libcrypto against a key parsed once by
- * jws_key_prepare(): libjwt 1.10 would parse the PEM text again on every
- * verification.
+ * Signatures are checked here with libcrypto, and the claims are read by
+ * one parser (yajl, through sjson) whatever the algorithm.  libjwt 1.10
+ * would parse an RSA/EC PEM key again on every verification, and its JSON
+ * parser refuses some payloads yajl reads, so an HMAC token and an RSA
+ * token with the same claims could fare differently.  libjwt mints the
+ * download tokens (token.c); the tests use it as an independent reference
+ * for both directions.
  */
 #ifndef MG_JWS_H
 #define MG_JWS_H

@@ -994,6 +994,19 @@ START_TEST(error_bad_body)
 }
 END_TEST
 
+/* NUL bytes are not JSON whitespace: a body of them is malformed. */
+START_TEST(error_body_nul_bytes)
+{
+	static const char nuls[3] = { 0, 0, 0 };
+	char *jwt = good_bearer(P_HS);
+	struct http_response *r = post_authz(P_HS,
+	    "/media/m-pdf/download-token", strf("Bearer %s", jwt), NULL, nuls,
+	    sizeof(nuls));
+
+	expect_problem(r, 400);
+}
+END_TEST
+
 START_TEST(error_body_too_large)
 {
 	char *jwt = good_bearer(P_HS);
@@ -2498,6 +2511,7 @@ errors_suite(void)
 	tcase_add_test(tc, error_id_64_is_valid);
 	tcase_add_loop_test(tc, error_bad_body, 0, NELEM(bad_bodies));
 	tcase_add_test(tc, error_body_too_large);
+	tcase_add_test(tc, error_body_nul_bytes);
 	tcase_add_loop_test(tc, error_unknown_path, 0, NELEM(unknown_paths));
 	tcase_add_loop_test(tc, error_method_issue, 0,
 	    NELEM(issue_wrong_methods));

@@ -24,6 +24,9 @@ http_set_tls(const struct http_tls *tls)
 	tls_transport = tls;
 }
 
+static int fail(struct http_response *out, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 static int
 fail(struct http_response *out, const char *fmt, ...)
 {

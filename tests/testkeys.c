@@ -15,6 +15,8 @@
 #include "buf.h"
 #include "testkeys.h"
 
+static void die(const char *what) __attribute__((noreturn));
+
 static void
 die(const char *what)
 {

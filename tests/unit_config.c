@@ -30,6 +30,9 @@ setup(void)
 {
 	char secret[40];
 
+	/* mkdtemp rewrites the template: renew it for every test, which
+	 * matters when Check does not fork (CK_FORK=no). */
+	strcpy(tmpdir, "/tmp/mg-unit-config-XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
 	memset(secret, 'k', sizeof(secret));
 	hs_key = tk_write_file(tmpdir, "hs.key", secret, 40, 0600);

@@ -1,0 +1,176 @@
+/*
+ * fuzz_disposition.c — rendering of values that come from the database or
+ * the client: render_content_disposition(), render_html_escape(),
+ * render_problem_json(), render_problem_html(), render_token_json() and
+ * render_token_html().
+ *
+ * Input: the whole input is a stored file name and a problem detail; split
+ * at its first newline it is a token and a URL.
+ *
+ * Invariants: a Content-Disposition value is printable ASCII (no CR, LF or
+ * other control byte can reach a header), of the form
+ *   attachment; filename="<quoted-string>"; filename*=UTF-8''<ext-value>
+ * with only attr-chars and %XX in the ext-value; HTML escaping leaves no
+ * markup character and no bare '&'; generated JSON reads back, through
+ * the strict reader, as an object holding exactly the strings given.
+ */
+#include "err.h"
+#include "fuzz.h"
+#include "render.h"
+#include "sjson.h"
+
+static int
+is_attr_char(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9') || (c != '\0' && strchr("!#$&+-.^_`|~", c));
+}
+
+static int
+is_upper_hex(char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'F');
+}
+
+static void
+check_disposition(const char *name)
+{
+	static const char head[] = "attachment; filename=\"";
+	static const char mid[] = "; filename*=UTF-8''";
+	struct buf out = { 0 };
+	const char *p;
+
+	render_content_disposition(&out, name);
+	p = buf_str(&out);
+	FUZZ_ASSERT(strlen(p) == out.len);
+	for (; *p != '\0'; p++)
+		FUZZ_ASSERT(*p >= 0x20 && *p < 0x7f);
+
+	p = buf_str(&out);
+	FUZZ_ASSERT(strncmp(p, head, sizeof(head) - 1) == 0);
+	p += sizeof(head) - 1;
+	FUZZ_ASSERT(*p != '"');		/* never an empty filename */
+	for (; *p != '"'; p++) {
+		FUZZ_ASSERT(*p != '\0');
+		if (*p == '\\') {
+			p++;
+			FUZZ_ASSERT(*p == '"' || *p == '\\');
+		}
+	}
+	p++;
+	FUZZ_ASSERT(strncmp(p, mid, sizeof(mid) - 1) == 0);
+	p += sizeof(mid) - 1;
+	FUZZ_ASSERT(*p != '\0');
+	for (; *p != '\0'; p++) {
+		if (*p == '%') {
+			FUZZ_ASSERT(is_upper_hex(p[1]) && is_upper_hex(p[2]));
+			p += 2;
+		} else
+			FUZZ_ASSERT(is_attr_char((unsigned char)*p));
+	}
+	buf_free(&out);
+}
+
+static void
+check_escape(const char *s)
+{
+	static const char *const ent[] = {
+		"&amp;", "&lt;", "&gt;", "&quot;", "&#39;",
+	};
+	struct buf out = { 0 };
+	const char *p;
+	size_t i;
+
+	render_html_escape(&out, s);
+	FUZZ_ASSERT(out.len >= strlen(s));
+	FUZZ_ASSERT(strlen(buf_str(&out)) == out.len);
+	for (p = buf_str(&out); *p != '\0'; p++) {
+		FUZZ_ASSERT(strchr("<>\"'", *p) == NULL);
+		if (*p != '&')
+			continue;
+		for (i = 0; i < sizeof(ent) / sizeof(ent[0]); i++)
+			if (strncmp(p, ent[i], strlen(ent[i])) == 0)
+				break;
+		FUZZ_ASSERT(i < sizeof(ent) / sizeof(ent[0]));
+	}
+	buf_free(&out);
+}
+
+/* out must be a JSON object whose members named k[i] are the strings v[i]. */
+static void
+check_json_roundtrip(const struct buf *out, const char *const *k,
+    const char *const *v, size_t n)
+{
+	yajl_val obj;
+	size_t i;
+
+	obj = sjson_parse_object(buf_str(out), out->len);
+	FUZZ_ASSERT(obj != NULL);
+	for (i = 0; i < n; i++) {
+		const char *got = sjson_string(sjson_get(obj, k[i]));
+
+		FUZZ_ASSERT(got != NULL && strcmp(got, v[i]) == 0);
+	}
+	yajl_tree_free(obj);
+}
+
+static void
+check_problem(const char *detail, int status)
+{
+	const char *k[] = { "type", "title", "detail" };
+	const char *v[] = { "about:blank", err_reason(status), detail };
+	struct buf out = { 0 };
+	enum mg_err err;
+
+	FUZZ_ASSERT(v[1] != NULL);
+	err = render_problem_json(&out, status, detail);
+	FUZZ_ASSERT(err == MG_OK || err == MG_EINTERNAL);
+	if (err == MG_OK)
+		check_json_roundtrip(&out, k, v, 3);
+	buf_reset(&out);
+	render_problem_html(&out, status, detail);
+	FUZZ_ASSERT(strlen(buf_str(&out)) == out.len);
+	buf_free(&out);
+}
+
+static void
+check_token(const char *token, const char *url)
+{
+	const char *k[] = { "token", "url" };
+	const char *v[] = { token, url };
+	struct buf out = { 0 };
+	enum mg_err err;
+
+	err = render_token_json(&out, token, url);
+	FUZZ_ASSERT(err == MG_OK || err == MG_EINTERNAL);
+	if (err == MG_OK)
+		check_json_roundtrip(&out, k, v, 2);
+	buf_reset(&out);
+	render_token_html(&out, token, token, url, 60);
+	FUZZ_ASSERT(strlen(buf_str(&out)) == out.len);
+	buf_free(&out);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static const int statuses[] = {
+		200, 201, 400, 401, 403, 404, 405, 406, 410, 413, 422, 500,
+		503, 0, 99, 600, -1,
+	};
+	char *s, *a, *b;
+	int status;
+
+	s = fuzz_cstr(data, size);
+	status = statuses[size % (sizeof(statuses) / sizeof(statuses[0]))];
+	check_disposition(s);
+	check_escape(s);
+	check_problem(s, status);
+	free(s);
+
+	fuzz_split2(data, size, '\n', &a, &b);
+	check_token(a, b);
+	free(a);
+	free(b);
+	return 0;
+}
