@@ -324,7 +324,7 @@ config_load_keys(struct config *cfg, char *err, size_t errsz)
 		return fail(err, errsz, "MEDIAGATE_JWT_KEY_FILE: %s holds %zu "
 		    "bytes; an HMAC secret needs at least %d",
 		    cfg->jwt_key_file, bk->len, CONFIG_SECRET_MIN);
-	if (!hmac && jws_key_prepare(bk, why, sizeof(why)) != 0)
+	if (jws_key_prepare(bk, why, sizeof(why)) != 0)
 		return fail(err, errsz, "MEDIAGATE_JWT_KEY_FILE: %s is %s",
 		    cfg->jwt_key_file, why);
 
@@ -336,6 +336,9 @@ config_load_keys(struct config *cfg, char *err, size_t errsz)
 		return fail(err, errsz, "MEDIAGATE_TOKEN_SECRET_FILE: %s holds "
 		    "%zu bytes; at least %d are needed", cfg->token_secret_file,
 		    tk->len, CONFIG_SECRET_MIN);
+	if (jws_key_prepare(tk, why, sizeof(why)) != 0)
+		return fail(err, errsz, "MEDIAGATE_TOKEN_SECRET_FILE: %s is %s",
+		    cfg->token_secret_file, why);
 	/* One secret for both would let a bearer token pass as a download
 	 * token and the other way round. */
 	if (hmac && bk->len == tk->len &&

@@ -8,7 +8,8 @@
 #include <openssl/crypto.h>
 #include <openssl/ecdsa.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include <openssl/core_names.h>
+#include <openssl/params.h>
 #include <openssl/pem.h>
 
 #include "buf.h"
@@ -134,6 +135,30 @@ es_part_len(enum jws_alg alg)
 	return alg == JWS_ES256 ? 32 : alg == JWS_ES384 ? 48 : 66;
 }
 
+/* An HMAC context keyed once; verify_hmac() re-initialises it. */
+static int
+prepare_hmac(struct jws_key *key, char *err, size_t errsz)
+{
+	OSSL_PARAM params[2];
+	EVP_MAC_CTX *ctx = NULL;
+	EVP_MAC *mac;
+
+	params[0] = OSSL_PARAM_construct_utf8_string("digest",
+	    (char *)EVP_MD_get0_name(alg_md(key->alg)), 0);
+	params[1] = OSSL_PARAM_construct_end();
+	if ((mac = EVP_MAC_fetch(NULL, "HMAC", NULL)) != NULL)
+		ctx = EVP_MAC_CTX_new(mac);
+	EVP_MAC_free(mac);	/* ctx holds its own reference */
+	if (ctx == NULL || key->len == 0 ||
+	    EVP_MAC_init(ctx, key->bytes, key->len, params) != 1) {
+		EVP_MAC_CTX_free(ctx);
+		snprintf(err, errsz, "not usable as an HMAC secret");
+		return -1;
+	}
+	key->pkey = ctx;
+	return 0;
+}
+
 int
 jws_key_prepare(struct jws_key *key, char *err, size_t errsz)
 {
@@ -146,7 +171,7 @@ jws_key_prepare(struct jws_key *key, char *err, size_t errsz)
 	int base;
 
 	if (jws_alg_is_hmac(key->alg))
-		return 0;
+		return prepare_hmac(key, err, errsz);
 	bio = BIO_new_mem_buf(key->bytes, (int)key->len);
 	pk = bio != NULL ? PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL) : NULL;
 	BIO_free(bio);
@@ -184,7 +209,10 @@ bad:
 void
 jws_key_release(struct jws_key *key)
 {
-	EVP_PKEY_free(key->pkey);
+	if (jws_alg_is_hmac(key->alg))
+		EVP_MAC_CTX_free(key->pkey);
+	else
+		EVP_PKEY_free(key->pkey);
 	key->pkey = NULL;
 }
 
@@ -245,17 +273,22 @@ done:
 	return ok;
 }
 
-/* HS: recompute the MAC over input[0..len) and compare in constant time. */
+/*
+ * HS: recompute the MAC over input[0..len) and compare in constant time.
+ * Re-initialising the prepared context keeps the secret and skips the
+ * algorithm look-ups a one-shot HMAC() repeats on every call.
+ */
 static bool
 verify_hmac(const struct jws_key *key, const char *input, size_t len,
     const unsigned char *sig, size_t sig_len)
 {
 	unsigned char mac[EVP_MAX_MD_SIZE];
-	unsigned int mac_len = 0;
+	EVP_MAC_CTX *ctx = key->pkey;
+	size_t mac_len = 0;
 
-	if (key->len == 0 || HMAC(alg_md(key->alg), key->bytes,
-	    (int)key->len, (const unsigned char *)input, len, mac,
-	    &mac_len) == NULL)
+	if (ctx == NULL || EVP_MAC_init(ctx, NULL, 0, NULL) != 1 ||
+	    EVP_MAC_update(ctx, (const unsigned char *)input, len) != 1 ||
+	    EVP_MAC_final(ctx, mac, &mac_len, sizeof(mac)) != 1)
 		return false;
 	return sig_len == mac_len && CRYPTO_memcmp(sig, mac, mac_len) == 0;
 }

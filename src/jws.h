@@ -36,8 +36,9 @@ struct jws_key {
 	enum jws_alg	 alg;
 	unsigned char	*bytes;	/* HMAC secret, or PEM public key text */
 	size_t		 len;	/* length of bytes (PEM: without NUL) */
-	void		*pkey;	/* RS/ES: the parsed EVP_PKEY, owned by the
-				   key; NULL for HMAC or before prepare */
+	void		*pkey;	/* after jws_key_prepare(), owned by the
+				   key: RS/ES the parsed EVP_PKEY, HS an
+				   EVP_MAC_CTX holding the secret */
 };
 
 enum jws_result {
@@ -53,10 +54,12 @@ const char	*jws_alg_name(enum jws_alg alg);
 int		 jws_alg_is_hmac(enum jws_alg alg);
 
 /*
- * For RS and ES keys: parse the PEM public key once and check that it
- * suits the algorithm (RSA of at least 2048 bits; EC on the algorithm's
- * curve).  0 on success; -1 with a one-line reason in err.  Nothing to do
- * for HMAC keys.  jws_key_release() frees what it made.
+ * Do once what every verification would otherwise repeat.  RS and ES:
+ * parse the PEM public key and check that it suits the algorithm (RSA of
+ * at least 2048 bits; EC on the algorithm's curve).  HS: set up an HMAC
+ * context with the secret, which each verification re-initialises.  0 on
+ * success; -1 with a one-line reason in err.  jws_key_release() frees
+ * what it made.
  */
 int	jws_key_prepare(struct jws_key *key, char *err, size_t errsz);
 void	jws_key_release(struct jws_key *key);

@@ -80,6 +80,12 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
+	char err[256];
+
+	if (jws_key_prepare(&hs_key, err, sizeof(err)) != 0) {
+		fprintf(stderr, "fuzz_bearer: %s\n", err);
+		abort();
+	}
 	es_priv = make_key(&es_key, EVP_PKEY_Q_keygen(NULL, NULL, "EC",
 	    "P-256"));
 	EVP_PKEY_free(make_key(&rs_key, EVP_PKEY_Q_keygen(NULL, NULL, "RSA",
@@ -260,7 +266,7 @@ signed_token(const struct jws_key *key, const uint8_t *data, size_t size)
 		FUZZ_ASSERT(claims->u.object.len == p->u.object.len);
 		check_claims(claims);
 		yajl_tree_free(claims);
-	} else if (key->alg == JWS_ES256 && len <= JWS_MAX_LEN &&
+	} else if (key->alg != JWS_RS256 && len <= JWS_MAX_LEN &&
 	    h != NULL && p != NULL && alg != NULL && strcmp(alg, want) == 0 &&
 	    sjson_get(h, "crit") == NULL)
 		/* Signed with the key, well-formed: it must verify. */
