@@ -23,7 +23,6 @@
 #include "autoconfig.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -31,7 +30,6 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <check.h>
@@ -44,14 +42,12 @@
 #include "jws.h"
 #include "sjson.h"
 #include "testkeys.h"
+#include "testlib.h"
 
 #define TCASE_TIMEOUT	60		/* seconds */
 #define BIG_SIZE	(1024 * 1024)	/* bytes of the stored file */
 #define BODY_MAX	(64 * 1024)	/* the contract's request body limit */
 #define PERMISSION	"media:read"
-#define JWT_HEADER	"{\"alg\":\"HS256\",\"typ\":\"JWT\"}"
-#define FIXED_JTI	"AAAAAAAAAAAAAAAAAAAAAA"
-#define NELEM(a)	((int)(sizeof(a) / sizeof((a)[0])))
 
 /* Set once in main() before the runner forks; read-only afterwards. */
 static const char	*name;		/* MG_FLOW_NAME, for messages */
@@ -62,100 +58,19 @@ static const char	*storage_root;	/* MG_FLOW_STORAGE */
 static const char	*issuer;	/* MG_FLOW_ISSUER (may be empty) */
 static const char	*audience;	/* MG_FLOW_AUDIENCE (may be empty) */
 static struct testkey	 bearer_key;	/* signs bearer tokens (RS256) */
-static struct testkey	 token_key;	/* the download-token secret */
 static unsigned char	*big;		/* content of flow/big.bin */
-
-/* The request in hand, for failure messages. */
-static char last_req[512];
-
-/* ------------------------------------------------------------------ */
-/* Per-test scratch, released by the teardown (see check_integration.c). */
-
-struct kept {
-	void	*ptr;
-	void	(*release)(void *);
-};
-
-static struct kept	*kept;
-static size_t		 nkept;
-
-static void *
-keep(void *ptr, void (*release)(void *))
-{
-	kept = realloc(kept, (nkept + 1) * sizeof(*kept));
-	if (kept == NULL)
-		abort();
-	kept[nkept].ptr = ptr;
-	kept[nkept++].release = release;
-	return ptr;
-}
-
-static void
-release_kept(void)
-{
-	while (nkept > 0) {
-		nkept--;
-		kept[nkept].release(kept[nkept].ptr);
-	}
-	free(kept);
-	kept = NULL;
-}
-
-static void
-release_response(void *p)
-{
-	http_response_free(p);
-	free(p);
-}
-
-static void
-release_json(void *p)
-{
-	yajl_tree_free(p);
-}
-
-static char *strf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static char *
-strf(const char *fmt, ...)
-{
-	va_list ap;
-	char *s;
-
-	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) < 0)
-		abort();
-	va_end(ap);
-	return keep(s, free);
-}
-
-static long long
-now(void)
-{
-	return (long long)time(NULL);
-}
 
 /* ------------------------------------------------------------------ */
 /* Requests */
 
+/* method path on base (url or http_url), named after the deployment in
+ * failure messages. */
 static struct http_response *
 request_to(const char *base, const char *method, const char *path,
     const char *const *headers, const void *body, size_t len)
 {
-	struct http_response *r = keep(xcalloc(1, sizeof(*r)),
-	    release_response);
-	const char *const *h;
-	size_t n;
-
-	n = (size_t)snprintf(last_req, sizeof(last_req), "[%s] %s %s%.260s",
-	    name, method, base, path);
-	for (h = headers; h != NULL && *h != NULL && n < sizeof(last_req);
-	    h++)
-		n += (size_t)snprintf(last_req + n, sizeof(last_req) - n,
-		    " | %.60s", *h);
-	if (http_request(base, method, path, headers, body, len, r) != 0)
-		ck_abort_msg("%s: %s", last_req, r->error);
-	return r;
+	return send_request(base, strf("[%s] %s %s%.260s", name, method, base,
+	    path), method, path, headers, body, len);
 }
 
 /* GET, HEAD …, with an optional Accept and Range, over HTTPS. */
@@ -163,15 +78,8 @@ static struct http_response *
 fetch(const char *method, const char *path, const char *accept,
     const char *range)
 {
-	const char *h[3];
-	int n = 0;
-
-	if (accept != NULL)
-		h[n++] = strf("Accept: %s", accept);
-	if (range != NULL)
-		h[n++] = strf("Range: %s", range);
-	h[n] = NULL;
-	return request_to(url, method, path, h, NULL, 0);
+	return request_to(url, method, path, header_lines("Accept", accept,
+	    "Range", range), NULL, 0);
 }
 
 /* POST with an Authorization value (NULL: none) and an Accept (NULL:
@@ -180,15 +88,8 @@ static struct http_response *
 post(const char *path, const char *authz, const char *accept,
     const void *body, size_t len)
 {
-	const char *h[3];
-	int n = 0;
-
-	if (authz != NULL)
-		h[n++] = strf("Authorization: %s", authz);
-	if (accept != NULL)
-		h[n++] = strf("Accept: %s", accept);
-	h[n] = NULL;
-	return request_to(url, "POST", path, h, body, len);
+	return request_to(url, "POST", path, header_lines("Authorization",
+	    authz, "Accept", accept), body, len);
 }
 
 static const char *
@@ -228,59 +129,8 @@ bearer(const char *extra)
 	return keep(jwt, free);
 }
 
-static char *dl_token(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-/* A download token signed with the real token secret over given claims. */
-static char *
-dl_token(const char *fmt, ...)
-{
-	va_list ap;
-	char *claims;
-
-	va_start(ap, fmt);
-	if (vasprintf(&claims, fmt, ap) < 0)
-		abort();
-	va_end(ap);
-	keep(claims, free);
-	return keep(tk_hs_raw(token_key.priv, token_key.priv_len, "HS256",
-	    JWT_HEADER, claims), free);
-}
-
-/* Change one character in the middle of part (0..2) of a compact JWS. */
-static char *
-tamper(const char *token, int part)
-{
-	char *t = keep(xstrdup(token), free), *s = t, *e;
-	int i;
-
-	for (i = 0; i < part; i++)
-		s = strchr(s, '.') + 1;
-	if ((e = strchr(s, '.')) == NULL)
-		e = s + strlen(s);
-	s += (e - s) / 2;
-	*s = *s == 'A' ? 'B' : 'A';
-	return t;
-}
-
 /* ------------------------------------------------------------------ */
 /* Database and storage */
-
-static void
-db_check(PGconn *c, PGresult *res, const char *what)
-{
-	ExecStatusType st = PQresultStatus(res);
-
-	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-		char msg[512];
-
-		snprintf(msg, sizeof(msg), "%s: %s", what,
-		    PQresultErrorMessage(res));
-		PQclear(res);
-		PQfinish(c);
-		ck_abort_msg("%s", msg);
-	}
-	PQclear(res);
-}
 
 /* Replace the row id with a live one of tenant acme (mime NULL: SQL
  * NULL). */
@@ -288,23 +138,9 @@ static void
 media_put(const char *id, const char *mime, const char *file_name,
     const char *storage)
 {
-	const char *params[4] = { id, mime, file_name, storage };
-	PGconn *c = PQconnectdb(db_conninfo);
+	PGconn *c = db_open_at(db_conninfo, "MG_FLOW_DB");
 
-	if (PQstatus(c) != CONNECTION_OK) {
-		char msg[512];
-
-		snprintf(msg, sizeof(msg), "cannot connect to MG_FLOW_DB: %s",
-		    PQerrorMessage(c));
-		PQfinish(c);
-		ck_abort_msg("%s", msg);
-	}
-	db_check(c, PQexecParams(c, "DELETE FROM media WHERE id = $1", 1,
-	    NULL, params, NULL, NULL, 0), "delete");
-	db_check(c, PQexecParams(c, "INSERT INTO media (id, tenant_id, "
-	    "mime_type, file_name, storage_file_name) VALUES "
-	    "($1, 'acme', $2, $3, $4)", 4, NULL, params, NULL, NULL, 0),
-	    "insert");
+	media_replace(c, id, "acme", mime, file_name, storage);
 	PQfinish(c);
 }
 
@@ -316,38 +152,6 @@ expect_status(const struct http_response *r, int want)
 {
 	ck_assert_msg(r->status == want, "%s: status %d, want %d; head: %.300s;"
 	    " body: %.300s", last_req, r->status, want, r->head, r->body);
-}
-
-static void
-expect_header(const struct http_response *r, const char *hname,
-    const char *want)
-{
-	const char *v = http_header(r, hname);
-
-	ck_assert_msg(v != NULL, "%s: no %s field", last_req, hname);
-	ck_assert_msg(strcmp(v, want) == 0, "%s: %s is '%s', want '%s'",
-	    last_req, hname, v, want);
-	ck_assert_msg(http_header_count(r, hname) == 1, "%s: %zu %s fields",
-	    last_req, http_header_count(r, hname), hname);
-}
-
-/* The media type of Content-Type (parameters ignored) is want. */
-static void
-expect_ctype(const struct http_response *r, const char *want)
-{
-	const char *v = http_header(r, "Content-Type");
-	size_t n;
-
-	ck_assert_msg(v != NULL, "%s: no Content-Type", last_req);
-	n = strcspn(v, "; \t");
-	ck_assert_msg(n == strlen(want) && strncasecmp(v, want, n) == 0,
-	    "%s: Content-Type '%s', want %s", last_req, v, want);
-}
-
-static bool
-contains(const void *hay, size_t hay_len, const void *needle, size_t len)
-{
-	return len > 0 && memmem(hay, hay_len, needle, len) != NULL;
 }
 
 /* The web server consumed the sendfile header: neither it nor the place
@@ -781,8 +585,8 @@ START_TEST(flow_forged)
 		tok = tamper(is.token, 1);
 		break;
 	case 2:			/* HMAC with another secret */
-		tok = keep(tk_hs_raw("another secret of thirty-two bytes!",
-		    35, "HS256", JWT_HEADER, claims), free);
+		tok = hs256("another secret of thirty-two bytes!", 35,
+		    claims);
 		break;
 	case 3:			/* a bearer token is not a download token */
 		tok = bearer("");
@@ -872,23 +676,13 @@ END_TEST
 
 /* ------------------------------------------------------------------ */
 
-static TCase *
-tcase(const char *tname)
-{
-	TCase *tc = tcase_create(tname);
-
-	tcase_set_timeout(tc, TCASE_TIMEOUT);
-	tcase_add_checked_fixture(tc, NULL, release_kept);
-	return tc;
-}
-
 static Suite *
 flow_suite(void)
 {
 	Suite *s = suite_create(name);
 	TCase *tc;
 
-	tc = tcase("issue");
+	tc = tcase_kept("issue", TCASE_TIMEOUT);
 	tcase_add_test(tc, flow_issue_json);
 	tcase_add_test(tc, flow_issue_html);
 	tcase_add_test(tc, flow_issue_many);
@@ -898,7 +692,7 @@ flow_suite(void)
 	tcase_add_test(tc, flow_not_found);
 	suite_add_tcase(s, tc);
 
-	tc = tcase("download");
+	tc = tcase_kept("download", TCASE_TIMEOUT);
 	tcase_add_test(tc, flow_download);
 	tcase_add_test(tc, flow_head);
 	tcase_add_loop_test(tc, flow_range, 0, NELEM(ranges));
@@ -909,7 +703,7 @@ flow_suite(void)
 	tcase_add_test(tc, flow_percent_name);
 	suite_add_tcase(s, tc);
 
-	tc = tcase("server");
+	tc = tcase_kept("server", TCASE_TIMEOUT);
 	tcase_add_loop_test(tc, flow_redirect, 0, NELEM(redirect_paths));
 	tcase_add_loop_test(tc, flow_outside, 0, NELEM(outside_paths));
 	suite_add_tcase(s, tc);
@@ -931,16 +725,6 @@ need_env(const char *var, int *missing)
 		*missing = 1;
 	}
 	return v;
-}
-
-static char *
-path_join(const char *dir, const char *file)
-{
-	char *s;
-
-	if (asprintf(&s, "%s/%s", dir, file) < 0)
-		abort();
-	return s;
 }
 
 /* flow/big.bin (random bytes), the files of flow_percent_name, and the

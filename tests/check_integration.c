@@ -45,6 +45,7 @@
 #include "jws.h"
 #include "sjson.h"
 #include "testkeys.h"
+#include "testlib.h"
 
 #define TCASE_TIMEOUT	30		/* seconds */
 #define PDF_SIZE	(100 * 1024)	/* bytes of the stored m-pdf file */
@@ -58,8 +59,6 @@
 #define WWW_INVALID	"Bearer error=\"invalid_token\""
 #define WWW_SCOPE	"Bearer error=\"insufficient_scope\", " \
 			    "scope=\"media:read\""
-#define JWT_HEADER	"{\"alg\":\"HS256\",\"typ\":\"JWT\"}"
-#define FIXED_JTI	"AAAAAAAAAAAAAAAAAAAAAA"
 
 enum pool_id { HS, RS, ES };
 
@@ -79,7 +78,6 @@ static struct pool pools[3];
 #define P_ES	(&pools[ES])
 
 /* Set once in main() before the runner forks; read-only afterwards. */
-static struct testkey	 token_key;	/* the download-token secret */
 static const char	*db_conninfo;
 static const char	*storage_root;
 static const char	*work_dir;
@@ -88,84 +86,6 @@ static const char	 nomime_data[] = "bytes without a declared type\n";
 static char		 outside_marker[64];	/* content of a file outside
 						   the storage root */
 
-/* The request in hand, for failure messages. */
-static char last_req[512];
-
-/* ------------------------------------------------------------------ */
-/* Per-test scratch: everything allocated by a test is released by the
- * teardown, so that a failing assertion leaks nothing under CK_FORK=no. */
-
-struct kept {
-	void	*ptr;
-	void	(*release)(void *);
-};
-
-static struct kept	*kept;
-static size_t		 nkept;
-
-static void *
-keep(void *ptr, void (*release)(void *))
-{
-	kept = realloc(kept, (nkept + 1) * sizeof(*kept));
-	if (kept == NULL)
-		abort();
-	kept[nkept].ptr = ptr;
-	kept[nkept++].release = release;
-	return ptr;
-}
-
-static void
-release_kept(void)
-{
-	while (nkept > 0) {
-		nkept--;
-		kept[nkept].release(kept[nkept].ptr);
-	}
-	free(kept);
-	kept = NULL;
-}
-
-static void
-release_response(void *p)
-{
-	http_response_free(p);
-	free(p);
-}
-
-static void
-release_json(void *p)
-{
-	yajl_tree_free(p);
-}
-
-static char *strf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-/* printf into a string that lives until the end of the test. */
-static char *
-strf(const char *fmt, ...)
-{
-	va_list ap;
-	char *s;
-
-	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) < 0)
-		abort();
-	va_end(ap);
-	return keep(s, free);
-}
-
-static char *
-kstrdup(const char *s)
-{
-	return keep(xstrdup(s), free);
-}
-
-static long long
-now(void)
-{
-	return (long long)time(NULL);
-}
-
 /* ------------------------------------------------------------------ */
 /* Requests */
 
@@ -173,20 +93,8 @@ static struct http_response *
 request(const struct pool *p, const char *method, const char *path,
     const char *const *headers, const void *body, size_t len)
 {
-	struct http_response *r = keep(xcalloc(1, sizeof(*r)),
-	    release_response);
-	const char *const *h;
-	size_t n;
-
-	n = (size_t)snprintf(last_req, sizeof(last_req), "[%s] %s %.300s",
-	    p->name, method, path);
-	for (h = headers; h != NULL && *h != NULL && n < sizeof(last_req);
-	    h++)
-		n += (size_t)snprintf(last_req + n, sizeof(last_req) - n,
-		    " | %.60s", *h);
-	if (http_request(p->url, method, path, headers, body, len, r) != 0)
-		ck_abort_msg("%s: %s", last_req, r->error);
-	return r;
+	return send_request(p->url, strf("[%s] %s %.300s", p->name, method,
+	    path), method, path, headers, body, len);
 }
 
 static const char *
@@ -203,15 +111,8 @@ static struct http_response *
 post_authz(const struct pool *p, const char *path, const char *authz,
     const char *accept, const void *body, size_t len)
 {
-	const char *h[4];
-	int n = 0;
-
-	if (authz != NULL)
-		h[n++] = strf("Authorization: %s", authz);
-	if (accept != NULL)
-		h[n++] = strf("Accept: %s", accept);
-	h[n] = NULL;
-	return request(p, "POST", path, h, body, len);
+	return request(p, "POST", path, header_lines("Authorization", authz,
+	    "Accept", accept), body, len);
 }
 
 /* POST with a bearer token (NULL: no Authorization at all). */
@@ -229,15 +130,8 @@ static struct http_response *
 fetch(const struct pool *p, const char *method, const char *path,
     const char *accept, const char *range)
 {
-	const char *h[3];
-	int n = 0;
-
-	if (accept != NULL)
-		h[n++] = strf("Accept: %s", accept);
-	if (range != NULL)
-		h[n++] = strf("Range: %s", range);
-	h[n] = NULL;
-	return request(p, method, path, h, NULL, 0);
+	return request(p, method, path, header_lines("Accept", accept,
+	    "Range", range), NULL, 0);
 }
 
 /* ------------------------------------------------------------------ */
@@ -254,10 +148,8 @@ mint(const struct pool *p, const char *fmt, ...)
 	char *claims;
 
 	va_start(ap, fmt);
-	if (vasprintf(&claims, fmt, ap) < 0)
-		abort();
+	claims = vstrf(fmt, ap);
 	va_end(ap);
-	keep(claims, free);
 	return keep(tk_mint(&p->key, claims), free);
 }
 
@@ -308,53 +200,10 @@ raw_jws(const char *header, const char *payload, const char *sig)
 	    b64url(payload, strlen(payload)), sig);
 }
 
-static char *
-hs256(const void *key, size_t key_len, const char *payload)
-{
-	return keep(tk_hs_raw(key, key_len, "HS256", JWT_HEADER, payload),
-	    free);
-}
-
-static char *dl_token(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-/* A download token signed with the real token secret over given claims. */
-static char *
-dl_token(const char *fmt, ...)
-{
-	va_list ap;
-	char *claims;
-
-	va_start(ap, fmt);
-	if (vasprintf(&claims, fmt, ap) < 0)
-		abort();
-	va_end(ap);
-	keep(claims, free);
-	return hs256(token_key.priv, token_key.priv_len, claims);
-}
-
 static const char *
 dl_path(const struct pool *p, const char *id, const char *token)
 {
 	return strf("%s/media/%s/download/%s", p->base, id, token);
-}
-
-/* Change one character in the middle of part (0..2) of a compact JWS.  A
- * middle one, because the last character of a part may carry only
- * padding bits that decoders ignore. */
-static char *
-tamper(const char *token, int part)
-{
-	char *t = kstrdup(token), *s = t, *e;
-	int i;
-
-	for (i = 0; i < part; i++)
-		s = strchr(s, '.') + 1;
-	e = strchr(s, '.');
-	if (e == NULL)
-		e = s + strlen(s);
-	s += (e - s) / 2;
-	*s = *s == 'A' ? 'B' : 'A';
-	return t;
 }
 
 /* ------------------------------------------------------------------ */
@@ -363,30 +212,7 @@ tamper(const char *token, int part)
 static PGconn *
 db_open(void)
 {
-	PGconn *c = PQconnectdb(db_conninfo);
-
-	if (PQstatus(c) != CONNECTION_OK) {
-		ck_abort_msg("cannot connect to MG_TEST_DB: %s",
-		    PQerrorMessage(c));
-	}
-	return c;
-}
-
-static void
-db_check(PGconn *c, PGresult *res, const char *what)
-{
-	ExecStatusType st = PQresultStatus(res);
-
-	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-		char msg[512];
-
-		snprintf(msg, sizeof(msg), "%s: %s", what,
-		    PQresultErrorMessage(res));
-		PQclear(res);
-		PQfinish(c);
-		ck_abort_msg("%s", msg);
-	}
-	PQclear(res);
+	return db_open_at(db_conninfo, "MG_TEST_DB");
 }
 
 static void
@@ -403,15 +229,9 @@ static void
 media_put(const char *id, const char *tenant, const char *mime,
     const char *file_name, const char *storage)
 {
-	const char *params[5] = { id, tenant, mime, file_name, storage };
 	PGconn *c = db_open();
 
-	db_check(c, PQexecParams(c, "DELETE FROM media WHERE id = $1", 1,
-	    NULL, params, NULL, NULL, 0), "delete");
-	db_check(c, PQexecParams(c, "INSERT INTO media (id, tenant_id, "
-	    "mime_type, file_name, storage_file_name) VALUES "
-	    "($1, $2, $3, $4, $5)", 5, NULL, params, NULL, NULL, 0),
-	    "insert");
+	media_replace(c, id, tenant, mime, file_name, storage);
 	PQfinish(c);
 }
 
@@ -423,38 +243,6 @@ expect_status(const struct http_response *r, int want)
 {
 	ck_assert_msg(r->status == want, "%s: status %d, want %d; body: %.400s",
 	    last_req, r->status, want, r->body);
-}
-
-static void
-expect_header(const struct http_response *r, const char *name,
-    const char *want)
-{
-	const char *v = http_header(r, name);
-
-	ck_assert_msg(v != NULL, "%s: no %s field", last_req, name);
-	ck_assert_msg(strcmp(v, want) == 0, "%s: %s is '%s', want '%s'",
-	    last_req, name, v, want);
-	ck_assert_msg(http_header_count(r, name) == 1, "%s: %zu %s fields",
-	    last_req, http_header_count(r, name), name);
-}
-
-/* The media type of Content-Type (parameters ignored) is want. */
-static void
-expect_ctype(const struct http_response *r, const char *want)
-{
-	const char *v = http_header(r, "Content-Type");
-	size_t n;
-
-	ck_assert_msg(v != NULL, "%s: no Content-Type", last_req);
-	n = strcspn(v, "; \t");
-	ck_assert_msg(n == strlen(want) && strncasecmp(v, want, n) == 0,
-	    "%s: Content-Type '%s', want %s", last_req, v, want);
-}
-
-static bool
-contains(const void *hay, size_t hay_len, const void *needle, size_t len)
-{
-	return len > 0 && memmem(hay, hay_len, needle, len) != NULL;
 }
 
 /*
@@ -2456,23 +2244,11 @@ END_TEST
 
 /* ------------------------------------------------------------------ */
 
-static TCase *
-tcase(const char *name)
-{
-	TCase *tc = tcase_create(name);
-
-	tcase_set_timeout(tc, TCASE_TIMEOUT);
-	tcase_add_checked_fixture(tc, NULL, release_kept);
-	return tc;
-}
-
-#define NELEM(a)	((int)(sizeof(a) / sizeof((a)[0])))
-
 static Suite *
 issue_suite(void)
 {
 	Suite *s = suite_create("issue");
-	TCase *tc = tcase("issue");
+	TCase *tc = tcase_kept("issue", TCASE_TIMEOUT);
 
 	tcase_add_test(tc, issue_json);
 	tcase_add_test(tc, issue_tokens_differ);
@@ -2491,7 +2267,7 @@ static Suite *
 negotiate_suite(void)
 {
 	Suite *s = suite_create("negotiate");
-	TCase *tc = tcase("negotiate");
+	TCase *tc = tcase_kept("negotiate", TCASE_TIMEOUT);
 
 	tcase_add_loop_test(tc, negotiate_issue, 0, NELEM(accept_cases));
 	tcase_add_test(tc, negotiate_error_html);
@@ -2506,7 +2282,7 @@ errors_suite(void)
 	Suite *s = suite_create("errors");
 	TCase *tc;
 
-	tc = tcase("request");
+	tc = tcase_kept("request", TCASE_TIMEOUT);
 	tcase_add_loop_test(tc, error_bad_id, 0, NELEM(bad_ids));
 	tcase_add_test(tc, error_id_64_is_valid);
 	tcase_add_loop_test(tc, error_bad_body, 0, NELEM(bad_bodies));
@@ -2518,7 +2294,7 @@ errors_suite(void)
 	tcase_add_test(tc, error_method_download);
 	suite_add_tcase(s, tc);
 
-	tc = tcase("auth");
+	tc = tcase_kept("auth", TCASE_TIMEOUT);
 	tcase_add_loop_test(tc, error_unauthorized, 0, N_UNAUTH);
 	tcase_add_test(tc, error_authorization_too_long);
 	tcase_add_loop_test(tc, error_hostile_bearer, 0, NELEM(hostile));
@@ -2528,7 +2304,7 @@ errors_suite(void)
 	tcase_add_loop_test(tc, error_tenant_claim, 0, NELEM(bad_tenants));
 	suite_add_tcase(s, tc);
 
-	tc = tcase("media");
+	tc = tcase_kept("media", TCASE_TIMEOUT);
 	tcase_add_test(tc, error_not_found_media);
 	tcase_add_test(tc, error_no_file);
 	suite_add_tcase(s, tc);
@@ -2539,7 +2315,7 @@ static Suite *
 download_suite(void)
 {
 	Suite *s = suite_create("download");
-	TCase *tc = tcase("download");
+	TCase *tc = tcase_kept("download", TCASE_TIMEOUT);
 
 	tcase_add_test(tc, download_ok);
 	tcase_add_test(tc, download_many_tokens);
@@ -2565,7 +2341,7 @@ pools_suite(void)
 	Suite *s = suite_create("pools");
 	TCase *tc;
 
-	tc = tcase("rs256");
+	tc = tcase_kept("rs256", TCASE_TIMEOUT);
 	tcase_add_test(tc, rs_issue);
 	tcase_add_loop_test(tc, rs_audience_ok, 0, NELEM(rs_good_aud));
 	tcase_add_loop_test(tc, rs_claims_refused, 0, NELEM(rs_bad_claims));
@@ -2573,7 +2349,7 @@ pools_suite(void)
 	tcase_add_test(tc, rs_base_path);
 	suite_add_tcase(s, tc);
 
-	tc = tcase("es256");
+	tc = tcase_kept("es256", TCASE_TIMEOUT);
 	tcase_add_test(tc, es_no_isolation);
 	tcase_add_test(tc, es_signature);
 	tcase_add_test(tc, es_token_expires);
@@ -2586,7 +2362,7 @@ static Suite *
 faults_suite(void)
 {
 	Suite *s = suite_create("faults");
-	TCase *tc = tcase("faults");
+	TCase *tc = tcase_kept("faults", TCASE_TIMEOUT);
 
 	tcase_add_test(tc, fault_database_outage);
 	tcase_add_test(tc, fault_database_restart_stream);
@@ -2638,16 +2414,6 @@ setup_pool(struct pool *p, const char *name, const char *url,
 	}
 	memcpy(p->origin, url, n);
 	p->origin[n] = '\0';
-}
-
-static char *
-path_join(const char *dir, const char *name)
-{
-	char *s;
-
-	if (asprintf(&s, "%s/%s", dir, name) < 0)
-		abort();
-	return s;
 }
 
 static void

@@ -44,40 +44,15 @@ set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 top_srcdir=$(cd "$here/.." && pwd)
+test_name=integration
 # shellcheck source-path=SCRIPTDIR source=lib/services.sh
 . "$here/lib/services.sh"
+# shellcheck source-path=SCRIPTDIR source=lib/testenv.sh
+. "$here/lib/testenv.sh"
 
-hard_error() {
-	printf 'integration: %s\n' "$*" >&2
-	exit 99
-}
-
-# The top build directory: the test harness runs us from the directory of
-# the Makefile that lists us, which is the top build directory or its
-# tests/ subdirectory; VPATH builds keep sources elsewhere.
-find_builddir() {
-	local d
-	if [[ -n ${MG_BUILDDIR:-} ]]; then
-		(cd "$MG_BUILDDIR" && pwd)
-		return
-	fi
-	for d in . .. "$top_srcdir"; do
-		if [[ -f $d/config.status ]]; then
-			(cd "$d" && pwd)
-			return
-		fi
-	done
-	echo "$top_srcdir"
-}
-
+# show_logs: what on_exit shows after a failure.
 show_logs() {
-	local f
-	echo "---- integration: work directory $MG_WORK"
-	for f in "$MG_WORK"/{hs,rs,es}.log "$MG_WORK"/lighttpd-{hs,rs,es}-error.log "$MG_WORK/pg.log"; do
-		[[ -s $f ]] || continue
-		echo "---- tail of $f"
-		tail -n 40 "$f"
-	done
+	tail_logs 40 "$MG_WORK"/{hs,rs,es}.log "$MG_WORK"/lighttpd-{hs,rs,es}-error.log "$MG_WORK/pg.log"
 }
 
 # write_helper NAME FUNCTION: an executable $MG_WORK/NAME that calls a
@@ -98,18 +73,11 @@ main() {
 	builddir=$(find_builddir)
 	check=${MG_CHECK_INTEGRATION:-$builddir/tests/check_integration}
 	export MG_BIN=${MG_BIN:-$builddir/src/mediagate}
-	[[ -x $check ]] || hard_error "test program not found: $check (run make check)"
-	[[ -x $MG_BIN ]] || hard_error "responder not found: $MG_BIN (run make)"
+	need_programs "$check"
 	[[ -f $fixtures ]] || hard_error "fixtures not found: $fixtures"
-	local tool
-	for tool in spawn-fcgi lighttpd curl openssl; do
-		command -v "$tool" >/dev/null 2>&1 || hard_error "$tool is not installed (tests/run installs it)"
-	done
+	need_tools spawn-fcgi lighttpd curl openssl
 
-	mg_work_init || hard_error "cannot create a work directory"
-	trap 'on_exit $?' EXIT
-	trap 'exit 130' INT
-	trap 'exit 143' TERM
+	work_start
 
 	local storage=$MG_WORK/storage
 	mkdir -p "$storage"
@@ -172,21 +140,6 @@ main() {
 		echo "integration: $check timed out after ${MG_TEST_TIMEOUT:-900} s" >&2
 	fi
 	return "$rc"
-}
-
-on_exit() {
-	local rc=$1
-	trap - EXIT
-	if ((rc != 0)); then
-		show_logs
-	fi
-	mg_stop_all
-	if ((rc == 0)) && [[ ${MG_KEEP_WORK:-0} != 1 ]]; then
-		rm -rf -- "$MG_WORK"
-	else
-		echo "integration: work directory kept: $MG_WORK"
-	fi
-	exit "$rc"
 }
 
 main "$@"

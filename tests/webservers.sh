@@ -55,8 +55,11 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 top_srcdir=$(cd "$here/.." && pwd)
 deploy=$top_srcdir/deploy
+test_name=webservers
 # shellcheck source-path=SCRIPTDIR source=lib/services.sh
 . "$here/lib/services.sh"
+# shellcheck source-path=SCRIPTDIR source=lib/testenv.sh
+. "$here/lib/testenv.sh"
 
 # What the deployments in deploy/ name and the tests rely on.
 issuer=https://issuer.example.com
@@ -66,39 +69,10 @@ web_user=www-data
 
 failures=0
 
-say() {
-	printf 'webservers: %s\n' "$*"
-}
-
-hard_error() {
-	printf 'webservers: %s\n' "$*" >&2
-	exit 99
-}
-
-skip() {
-	printf 'webservers: SKIP: %s\n' "$*" >&2
-	exit 77
-}
-
 # fail MESSAGE: record a failed check and carry on with the next one.
 fail() {
 	printf 'webservers: FAIL: %s\n' "$*" >&2
 	failures=$((failures + 1))
-}
-
-find_builddir() {
-	local d
-	if [[ -n ${MG_BUILDDIR:-} ]]; then
-		(cd "$MG_BUILDDIR" && pwd)
-		return
-	fi
-	for d in . .. "$top_srcdir"; do
-		if [[ -f $d/config.status ]]; then
-			(cd "$d" && pwd)
-			return
-		fi
-	done
-	echo "$top_srcdir"
 }
 
 wanted() {
@@ -585,30 +559,10 @@ verify_units() {
 
 # ---------------------------------------------------------------------------
 
+# show_logs: what on_exit shows after a failure.
 show_logs() {
-	local f
-	echo "---- webservers: work directory $MG_WORK"
-	for f in "$MG_WORK"/*.log "$MG_WORK"/lighttpd/log/*.log \
-		"$MG_WORK"/apache-*/error.log "$MG_WORK"/apache-*/log/*error.log; do
-		[[ -s $f ]] || continue
-		echo "---- tail of $f"
-		tail -n 30 "$f"
-	done
-}
-
-on_exit() {
-	local rc=$1
-	trap - EXIT
-	if ((rc != 0)); then
-		show_logs
-	fi
-	mg_stop_all
-	if ((rc == 0)) && [[ ${MG_KEEP_WORK:-0} != 1 ]]; then
-		rm -rf -- "$MG_WORK"
-	else
-		echo "webservers: work directory kept: $MG_WORK"
-	fi
-	exit "$rc"
+	tail_logs 30 "$MG_WORK"/*.log "$MG_WORK"/lighttpd/log/*.log \
+		"$MG_WORK"/apache-*/error.log "$MG_WORK"/apache-*/log/*error.log
 }
 
 main() {
@@ -616,8 +570,7 @@ main() {
 	builddir=$(find_builddir)
 	check=${MG_CHECK_FLOW:-$builddir/tests/check_flow}
 	export MG_BIN=${MG_BIN:-$builddir/src/mediagate}
-	[[ -x $check ]] || hard_error "test program not found: $check (run make check)"
-	[[ -x $MG_BIN ]] || hard_error "responder not found: $MG_BIN (run make)"
+	need_programs "$check"
 
 	# A missing web server is a reason to skip; anything else is not.
 	for tool in lighttpd apache2; do
@@ -627,17 +580,12 @@ main() {
 		[[ -f /usr/lib/apache2/modules/mod_$mod.so ]] ||
 			skip "Apache module mod_$mod is not installed (tests/run installs it)"
 	done
-	for tool in spawn-fcgi multiwatch curl openssl pgrep; do
-		command -v "$tool" >/dev/null 2>&1 || hard_error "$tool is not installed (tests/run installs it)"
-	done
+	need_tools spawn-fcgi multiwatch curl openssl pgrep
 	_mg_is_root || hard_error "must run as root (Apache and lighttpd switch to $web_user)"
 	id -u "$web_user" >/dev/null 2>&1 || hard_error "no user $web_user"
 
 	t0=$(date +%s)
-	mg_work_init || hard_error "cannot create a work directory"
-	trap 'on_exit $?' EXIT
-	trap 'exit 130' INT
-	trap 'exit 143' TERM
+	work_start
 
 	# mod_fcgid runs the binary as $web_user, who may not reach a build
 	# tree in a private directory: then it runs a copy.
