@@ -130,22 +130,6 @@ TIMEFORMAT='%3U %3S'
 p99_target_us=5000
 rss_target_kib=4096
 
-die() {
-	bench_die "$@"
-}
-
-note() {
-	bench_note "$@"
-}
-
-usage() {
-	sed -n '/^# Usage:/,/^#   -h/s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
-}
-
-need_uint() {
-	[[ $2 =~ ^[0-9]+$ ]] || die "$1 needs a non-negative integer, not '$2'"
-}
-
 parse_args() {
 	while (($#)); do
 		case $1 in

@@ -71,22 +71,6 @@ declare -A alg_of=(
 	[issue-hs256]=HS256 [issue-rs256]=RS256 [issue-es256]=ES256 [download]=HS256
 )
 
-die() {
-	bench_die "$@"
-}
-
-note() {
-	bench_note "$@"
-}
-
-usage() {
-	sed -n '/^# Usage:/,/^#   -h/s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
-}
-
-need_uint() {
-	[[ $2 =~ ^[0-9]+$ ]] || die "$1 needs a non-negative integer, not '$2'"
-}
-
 parse_args() {
 	while (($#)); do
 		case $1 in

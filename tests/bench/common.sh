@@ -3,8 +3,8 @@
 # tests/bench/common.sh - what tests/bench/bench.sh and
 # tests/bench/callgrind.sh share: finding the responder, the benchmark
 # data, bearer tokens. Source it after tests/lib/services.sh; it defines
-# functions (prefixed bench_) and the variables below, and changes no shell
-# option.
+# functions (prefixed bench_, plus die, note, usage and need_uint for the
+# two scripts) and the variables below, and changes no shell option.
 
 # The benchmark medium: a 1 MiB file of tenant acme.
 bench_media_id=bench-1mib
@@ -19,6 +19,26 @@ bench_die() {
 bench_note() {
 	printf '%s: %s\n' "${bench_name:-bench}" "$*" >&2
 }
+
+# die, note: the scripts' own short names for the two above.
+die() {
+	bench_die "$@"
+}
+
+note() {
+	bench_note "$@"
+}
+
+# usage: the "# Usage:" block at the top of the script being run.
+usage() {
+	sed -n '/^# Usage:/,/^#   -h/s/^# \{0,1\}//p' "$0"
+}
+
+# need_uint OPTION VALUE: die unless VALUE is a non-negative integer.
+need_uint() {
+	[[ $2 =~ ^[0-9]+$ ]] || die "$1 needs a non-negative integer, not '$2'"
+}
+
 
 # bench_find_bin: print the absolute path of the responder binary: MG_BIN,
 # else src/mediagate of the build directory we run in (it has
