@@ -61,44 +61,32 @@ set_err(char *errbuf, size_t errsz, const char *what, const char *msg)
 		*--p = '\0';
 }
 
-/* Does conninfo (or PGCONNECT_TIMEOUT) already set connect_timeout? */
-static bool
-has_connect_timeout(const char *conninfo)
-{
-	PQconninfoOption *opts, *o;
-	bool set = getenv("PGCONNECT_TIMEOUT") != NULL;
-
-	if ((opts = PQconninfoParse(conninfo, NULL)) == NULL)
-		return set;
-	for (o = opts; o->keyword != NULL; o++)
-		if (strcmp(o->keyword, "connect_timeout") == 0 &&
-		    o->val != NULL && *o->val != '\0')
-			set = true;
-	PQconninfoFree(opts);
-	return set;
-}
-
 enum mg_err
 db_connect(struct db *db, char *errbuf, size_t errsz)
 {
-	/* Later entries override earlier ones, and the expanded dbname
-	 * (the user's conninfo) comes last so that it always wins. */
-	const char *keys[] = { "fallback_application_name", "connect_timeout",
-	    "dbname", NULL };
-	const char *vals[] = { "mediagate", DB_CONNECT_TIMEOUT, db->conninfo,
-	    NULL };
+	/*
+	 * Later entries override earlier ones, and the expanded dbname (the
+	 * operator's conninfo) comes last, so a connect_timeout there wins.
+	 * PGCONNECT_TIMEOUT only fills settings left unset: when it is set,
+	 * mediagate's default is left out so that it applies.
+	 */
+	const char *keys[4], *vals[4];
 	char set_timeout[64];
 	PGresult *res;
-	int i = has_connect_timeout(db->conninfo) ? 1 : 0;
+	int n = 0;
 
 	if (db->conn != NULL && PQstatus(db->conn) == CONNECTION_OK)
 		return MG_OK;
 	drop(db);
-	if (i == 1) {		/* drop our connect_timeout entry */
-		keys[1] = keys[2];
-		vals[1] = vals[2];
-		keys[2] = vals[2] = NULL;
+	keys[n] = "fallback_application_name";
+	vals[n++] = "mediagate";
+	if (getenv("PGCONNECT_TIMEOUT") == NULL) {
+		keys[n] = "connect_timeout";
+		vals[n++] = DB_CONNECT_TIMEOUT;
 	}
+	keys[n] = "dbname";
+	vals[n++] = db->conninfo;
+	keys[n] = vals[n] = NULL;
 	db->conn = PQconnectdbParams(keys, vals, 1);
 	if (db->conn == NULL || PQstatus(db->conn) != CONNECTION_OK) {
 		set_err(errbuf, errsz, "connect",
