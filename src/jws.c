@@ -16,14 +16,10 @@
 #include "sjson.h"
 #include "jws.h"
 
-static const struct {
-	const char	*name;
-} algs[] = {
-	[JWS_HS256] = { "HS256" }, [JWS_HS384] = { "HS384" },
-	[JWS_HS512] = { "HS512" }, [JWS_RS256] = { "RS256" },
-	[JWS_RS384] = { "RS384" }, [JWS_RS512] = { "RS512" },
-	[JWS_ES256] = { "ES256" }, [JWS_ES384] = { "ES384" },
-	[JWS_ES512] = { "ES512" },
+static const char *const alg_names[] = {
+	[JWS_HS256] = "HS256", [JWS_HS384] = "HS384", [JWS_HS512] = "HS512",
+	[JWS_RS256] = "RS256", [JWS_RS384] = "RS384", [JWS_RS512] = "RS512",
+	[JWS_ES256] = "ES256", [JWS_ES384] = "ES384", [JWS_ES512] = "ES512",
 };
 
 int
@@ -31,8 +27,8 @@ jws_alg_parse(const char *name, enum jws_alg *out)
 {
 	size_t i;
 
-	for (i = 0; i < sizeof(algs) / sizeof(algs[0]); i++)
-		if (strcmp(name, algs[i].name) == 0) {
+	for (i = 0; i < sizeof(alg_names) / sizeof(alg_names[0]); i++)
+		if (strcmp(name, alg_names[i]) == 0) {
 			*out = (enum jws_alg)i;
 			return 0;
 		}
@@ -42,7 +38,7 @@ jws_alg_parse(const char *name, enum jws_alg *out)
 const char *
 jws_alg_name(enum jws_alg alg)
 {
-	return algs[alg].name;
+	return alg_names[alg];
 }
 
 int
@@ -143,7 +139,7 @@ prepare_hmac(struct jws_key *key, char *err, size_t errsz)
 	EVP_MAC_CTX *ctx = NULL;
 	EVP_MAC *mac;
 
-	params[0] = OSSL_PARAM_construct_utf8_string("digest",
+	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
 	    (char *)EVP_MD_get0_name(alg_md(key->alg)), 0);
 	params[1] = OSSL_PARAM_construct_end();
 	if ((mac = EVP_MAC_fetch(NULL, "HMAC", NULL)) != NULL)
@@ -164,7 +160,7 @@ jws_key_prepare(struct jws_key *key, char *err, size_t errsz)
 {
 	static const char *const curve[] = { "prime256v1", "secp384r1",
 	    "secp521r1" };
-	const char *name = algs[key->alg].name;
+	const char *name = alg_names[key->alg];
 	char group[64];
 	EVP_PKEY *pk;
 	BIO *bio;
@@ -319,7 +315,7 @@ check_header(yajl_val hdr, enum jws_alg want)
 		return JWS_MALFORMED;
 	if (sjson_get(hdr, "crit") != NULL)
 		return JWS_MALFORMED;
-	if (strcmp(alg, algs[want].name) != 0)
+	if (strcmp(alg, alg_names[want]) != 0)
 		return JWS_WRONG_ALG;
 	return JWS_OK;
 }
