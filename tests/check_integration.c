@@ -2243,6 +2243,155 @@ START_TEST(fault_sigusr1_idle)
 END_TEST
 
 /* ------------------------------------------------------------------ */
+/* HTML pages: the page a person sees and the headers every HTML answer
+ * carries (CSP Level 3, nosniff, Referrer Policy), over real HTTP. */
+
+#define HTML_CSP	"default-src 'none'; style-src 'unsafe-inline'; " \
+			"frame-ancestors 'none'; base-uri 'none'; " \
+			"form-action 'none'"
+
+static void
+expect_html_headers(const struct http_response *r)
+{
+	expect_header(r, "Content-Security-Policy", HTML_CSP);
+	expect_header(r, "X-Content-Type-Options", "nosniff");
+	expect_header(r, "Referrer-Policy", "no-referrer");
+}
+
+/* The text between the first "open" and the next "close" after it. */
+static const char *
+between(const char *hay, const char *open, const char *close)
+{
+	const char *a = strstr(hay, open), *b;
+
+	ck_assert_msg(a != NULL, "%s: no '%s' in %s", last_req, open, hay);
+	a += strlen(open);
+	b = strstr(a, close);
+	ck_assert_msg(b != NULL, "%s: no '%s' after '%s'", last_req, close,
+	    open);
+	return keep(xstrndup(a, (size_t)(b - a)), free);
+}
+
+START_TEST(html_issue_page)
+{
+	char *jwt = good_bearer(P_HS);
+	struct http_response *r;
+	const char *token, *dt, *href;
+	struct tm tm = { 0 };
+	long long exp;
+	char *end;
+
+	media_put("t-html", "acme", "application/pdf",
+	    "Rechnung <M\xc3\xbcller & S\xc3\xb6hne> \"2026\".pdf",
+	    "acme/m-pdf.pdf");
+	r = post_bearer(P_HS, issue_path(P_HS, "t-html"), jwt, "text/html");
+	expect_html(r, 201);
+	expect_html_headers(r);
+	expect_header(r, "Cache-Control", "no-store");
+	ck_assert_ptr_nonnull(strstr(r->body, "<meta name=\"viewport\""));
+
+	/* The name, escaped and isolated; the link; the token shown. */
+	ck_assert_str_eq(between(r->body, "<h1><bdi>", "</bdi></h1>"),
+	    "Rechnung &lt;M\xc3\xbcller &amp; S\xc3\xb6hne&gt; "
+	    "&quot;2026&quot;.pdf");
+	token = between(r->body, "<code class=\"token\">", "</code>");
+	expect_compact(token);
+	href = between(r->body, "<p class=\"cta\"><a href=\"", "\">");
+	ck_assert_str_eq(href, strf("%s%s", P_HS->origin,
+	    dl_path(P_HS, "t-html", token)));
+
+	/* The expiry as an absolute UTC time: the token's exp. */
+	exp = claim_int(jws_part(token, 1), "exp");
+	dt = between(r->body, "<time datetime=\"", "\"");
+	end = strptime(dt, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	ck_assert_msg(end != NULL && *end == '\0', "datetime '%s'", dt);
+	ck_assert_int_eq((long long)timegm(&tm), exp);
+	ck_assert_ptr_nonnull(strstr(r->body, " UTC</time>"));
+	ck_assert_ptr_nonnull(strstr(r->body, "<dd>1 minute from issue</dd>"));
+
+	/* The link works. */
+	r = fetch(P_HS, "GET", dl_path(P_HS, "t-html", token), NULL, NULL);
+	expect_status(r, 200);
+}
+END_TEST
+
+/* Errors answered as HTML pages, one per way of failing. */
+static const struct {
+	const char	*label;
+	int		 status;
+} html_errors[] = {
+	{ "no bearer", 401 }, { "no such media", 404 },
+	{ "media without a file", 422 }, { "malformed id", 400 },
+	{ "wrong method", 405 }, { "unknown path", 404 },
+	{ "forged download token", 403 }, { "expired download token", 410 },
+	{ "HEAD with a forged download token", 403 },
+};
+
+START_TEST(html_error_pages)
+{
+	const char *label = html_errors[_i].label, *path;
+	struct http_response *r;
+	long long t = now();
+
+	switch (_i) {
+	case 0:
+		r = post_bearer(P_HS, issue_path(P_HS, "m-pdf"), NULL,
+		    "text/html");
+		break;
+	case 1:
+	case 2:
+	case 3:
+		r = post_bearer(P_HS, issue_path(P_HS, _i == 1 ? "no-such" :
+		    _i == 2 ? "m-nofile" : "bad%21id"), good_bearer(P_HS),
+		    "text/html");
+		break;
+	case 4:
+		r = fetch(P_HS, "GET", issue_path(P_HS, "m-pdf"), "text/html",
+		    NULL);
+		break;
+	case 5:
+		r = fetch(P_HS, "GET", "/no/such/path", "text/html", NULL);
+		break;
+	default:
+		path = dl_path(P_HS, "m-pdf", _i == 7 ?
+		    dl_token("{\"sub\":\"m-pdf\",\"tenant\":\"acme\","
+		    "\"iat\":%lld,\"exp\":%lld,\"jti\":\"" FIXED_JTI "\"}",
+		    t - 120, t - 60) : tamper(issue_ok(P_HS, "m-pdf").token, 2));
+		r = fetch(P_HS, _i == 8 ? "HEAD" : "GET", path, "text/html",
+		    NULL);
+		break;
+	}
+	ck_assert_msg(r->status == html_errors[_i].status,
+	    "%s: %s: status %d, want %d", label, last_req, r->status,
+	    html_errors[_i].status);
+	expect_html_headers(r);
+	expect_ctype(r, "text/html");
+	if (_i == 8)
+		return;		/* HEAD: the headers only */
+	expect_html(r, html_errors[_i].status);
+	ck_assert_msg(strstr(r->body, strf("<p class=\"kicker\">Error %d</p>",
+	    html_errors[_i].status)) != NULL, "%s: %s", label, r->body);
+	ck_assert_ptr_nonnull(strstr(r->body, "<meta name=\"viewport\""));
+}
+END_TEST
+
+/* The download URL holds the token: no Referer may carry it on. */
+START_TEST(html_download_referrer_policy)
+{
+	struct issued is = issue_ok(P_HS, "m-pdf");
+	struct http_response *r;
+
+	r = fetch(P_HS, "GET", is.path, NULL, NULL);
+	expect_status(r, 200);
+	expect_header(r, "Referrer-Policy", "no-referrer");
+	expect_header(r, "X-Content-Type-Options", "nosniff");
+	r = fetch(P_HS, "HEAD", is.path, NULL, NULL);
+	expect_status(r, 200);
+	expect_header(r, "Referrer-Policy", "no-referrer");
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
 
 static Suite *
 issue_suite(void)
@@ -2259,6 +2408,10 @@ issue_suite(void)
 	tcase_add_test(tc, issue_json_content_type_body);
 	tcase_add_test(tc, issue_scheme_case_insensitive);
 	tcase_add_loop_test(tc, issue_scope_forms, 0, NELEM(good_scopes));
+	suite_add_tcase(s, tc);
+
+	tc = tcase_kept("html", TCASE_TIMEOUT);
+	tcase_add_test(tc, html_issue_page);
 	suite_add_tcase(s, tc);
 	return s;
 }
@@ -2308,6 +2461,10 @@ errors_suite(void)
 	tcase_add_test(tc, error_not_found_media);
 	tcase_add_test(tc, error_no_file);
 	suite_add_tcase(s, tc);
+
+	tc = tcase_kept("html", TCASE_TIMEOUT);
+	tcase_add_loop_test(tc, html_error_pages, 0, NELEM(html_errors));
+	suite_add_tcase(s, tc);
 	return s;
 }
 
@@ -2331,6 +2488,10 @@ download_suite(void)
 	tcase_add_test(tc, download_hostile_file_name);
 	tcase_add_loop_test(tc, download_escape, 0, NELEM(escapes));
 	tcase_add_test(tc, download_missing_file);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_kept("html", TCASE_TIMEOUT);
+	tcase_add_test(tc, html_download_referrer_policy);
 	suite_add_tcase(s, tc);
 	return s;
 }

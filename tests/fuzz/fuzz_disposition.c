@@ -146,7 +146,14 @@ check_token(const char *token, const char *url)
 	if (err == MG_OK)
 		check_json_roundtrip(&out, k, v, 2);
 	buf_reset(&out);
-	render_token_html(&out, token, token, url, 60);
+	{
+		struct token_page page = {
+			.id = token, .file_name = token, .token = token,
+			.url = url, .expires = 1796169540, .ttl = 60,
+		};
+
+		render_token_html(&out, &page);
+	}
 	FUZZ_ASSERT(strlen(buf_str(&out)) == out.len);
 	buf_free(&out);
 }
