@@ -10,6 +10,7 @@
  */
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -42,7 +43,7 @@ static const char page_style[] =
     "background:#0b57d0;color:#fff;font-weight:600;text-decoration:none}"
     ".cta a:hover,.cta a:focus{background:#0842a0}"
     ".cta a:focus{outline:3px solid #a8c7fa;outline-offset:2px}"
-    "dl{display:grid;grid-template-columns:6.5rem 1fr;gap:.375rem 1rem;"
+    "dl{display:grid;grid-template-columns:5.5rem 1fr;gap:.375rem 1rem;"
     "margin:1.5rem 0 0;padding-top:1.25rem;border-top:1px solid #e3e8ee}"
     "dt{color:#5b6878}"
     "dd{margin:0;overflow-wrap:anywhere}"
@@ -165,18 +166,43 @@ page_close(struct buf *out)
 	buf_puts(out, "</main>\n</body>\n</html>\n");
 }
 
+/* Characters of the file name shown in the title: tabs show some 30, and
+ * a title over 70 characters is cut by search engines and tools anyway. */
+#define TITLE_NAME_MAX	56
+
+/* The first max characters of s (invalid bytes count one each) as a
+ * new string the caller frees; "…" marks a cut. */
+static char *
+name_prefix(const char *s, size_t max)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	struct buf b = { 0 };
+	size_t n, chars;
+
+	for (chars = 0; *p != '\0' && chars < max; chars++, p += n)
+		if ((n = render_utf8_len(p)) == 0)
+			n = 1;
+	buf_append(&b, s, (size_t)((const char *)p - s));
+	if (*p != '\0')
+		buf_puts(&b, "\xe2\x80\xa6");
+	return b.ptr != NULL ? b.ptr : xstrdup("");
+}
+
 void
 render_token_html(struct buf *out, const struct token_page *p)
 {
 	struct buf title = { 0 };
+	char *short_name;
 	struct tm tm;
 
 	/* U+2068 FIRST STRONG ISOLATE … U+2069 POP DIRECTIONAL ISOLATE: a
 	 * title holds no markup, so the name is isolated in plain text
 	 * (UAX #9 §2.7; PDI also ends overrides left open inside). */
+	short_name = name_prefix(p->file_name, TITLE_NAME_MAX);
 	buf_puts(&title, "Download \xe2\x81\xa8");
-	render_html_name(&title, p->file_name);
+	render_html_name(&title, short_name);
 	buf_puts(&title, "\xe2\x81\xa9");
+	free(short_name);
 	page_open(out, &title, "download");
 	buf_free(&title);
 
