@@ -236,6 +236,12 @@ START_TEST(token_page_hostile_name)
 	    "&lt;/script&gt;&quot;&#39;&amp;amp;" RFFFD "fdp.exe" RFFFD
 	    " ABCDEFGHIJ"));
 	ck_assert_ptr_null(strstr(b.ptr, "\xe2\x80\xae"));
+	/* The title shows the first 56 characters (U+FFFD for each bidi
+	 * control and invalid byte), then an ellipsis. */
+	ck_assert_ptr_nonnull(strstr(b.ptr, "<title>Download \xe2\x81\xa8"
+	    "&lt;script&gt;alert(1)&lt;/script&gt;&quot;&#39;&amp;amp;" RFFFD
+	    "fdp.exe" RFFFD " ABCDEFGHIJKLMN\xe2\x80\xa6\xe2\x81\xa9"
+	    "</title>"));
 	ck_assert_ptr_null(strstr(b.ptr, "\xff"));
 	/* The long name is in an element that wraps anywhere. */
 	ck_assert_ptr_nonnull(strstr(b.ptr, "h1{margin:.25rem 0 1rem;"
