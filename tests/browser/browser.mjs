@@ -43,9 +43,11 @@ const T = 30000;	// ms, every browser call
 const CSP = "default-src 'none'; style-src 'unsafe-inline'; " +
     "frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 const BUTTON_BG = 'rgb(11, 87, 208)';	// .cta a in src/render_html.c
+// A phone (mobile emulation: the layout viewport follows the page's
+// viewport meta, as on a real phone) and a desktop.
 const viewports = [
-	{ width: 390, height: 844 },
-	{ width: 1280, height: 800 },
+	{ width: 390, height: 844, mobile: true },
+	{ width: 1280, height: 800, mobile: false },
 ];
 
 let checks = 0, failures = 0, errors = 0;
@@ -79,8 +81,11 @@ async function scenario(name, fn) {
 
 // A fresh context (no cookies, no cache) with what the page does recorded.
 async function open(browser, vp) {
-	const ctx = await browser.newContext({ viewport: vp,
-	    acceptDownloads: true });
+	const ctx = await browser.newContext({
+		viewport: { width: vp.width, height: vp.height },
+		isMobile: vp.mobile, hasTouch: vp.mobile,
+		acceptDownloads: true,
+	});
 	ctx.setDefaultTimeout(T);
 	ctx.setDefaultNavigationTimeout(T);
 	const page = await ctx.newPage();
@@ -175,6 +180,9 @@ function expectCommon(tag, d, seen, vp) {
 	eq(`${tag}: one request, the page itself`, seen.requests.length, 1);
 	eq(`${tag}: the inline style applies (white card)`, d.mainBg,
 	    'rgb(255, 255, 255)');
+	// Without <meta name="viewport"> a phone lays the page out 980 px
+	// wide and shrinks it.
+	eq(`${tag}: laid out at the device width`, d.innerWidth, vp.width);
 	check(`${tag}: nothing wider than the ${vp.width} px window`,
 	    d.scrollWidth <= d.innerWidth && d.widest <= d.innerWidth,
 	    `scrollWidth ${d.scrollWidth}, widest right edge ${d.widest}, ` +
