@@ -18,8 +18,8 @@
 
 /* A centred card on a desktop, the full width on a phone; a button-like
  * download link (styled through its paragraph, so that the link itself
- * stays the contract's plain <a href="URL">); long names and the token wrap anywhere instead of
- * widening the page (CSS Text 3 overflow-wrap). */
+ * stays the contract's plain <a href="URL">); long names and the token
+ * wrap anywhere instead of widening the page (CSS Text 3 overflow-wrap). */
 static const char page_style[] =
     ":root{color-scheme:light}"
     "*{box-sizing:border-box}"
@@ -29,8 +29,6 @@ static const char page_style[] =
     "main{max-width:38rem;margin:3rem auto;padding:2rem 2.25rem;"
     "background:#fff;border:1px solid #d5dbe3;border-radius:12px;"
     "box-shadow:0 1px 3px rgba(27,36,48,.08)}"
-    "@media (max-width:40rem){main{margin:0;border:0;border-radius:0;"
-    "box-shadow:none;padding:1.5rem 1.25rem;min-height:100vh}}"
     ".kicker{margin:0;color:#5b6878;font-size:.8125rem;font-weight:600;"
     "letter-spacing:.06em;text-transform:uppercase}"
     ".error .kicker{color:#b3261e}"
@@ -52,7 +50,12 @@ static const char page_style[] =
     "monospace;font-size:.875em}"
     ".token{display:block;padding:.75rem;background:#f5f7fa;"
     "border:1px solid #e3e8ee;border-radius:6px;font-size:.8125rem;"
-    "line-height:1.45;overflow-wrap:anywhere}";
+    "line-height:1.45;overflow-wrap:anywhere}"
+    /* last, to override the rules above on a phone */
+    "@media (max-width:40rem){main{margin:0;border:0;border-radius:0;"
+    "box-shadow:none;padding:1.5rem 1.25rem;min-height:100vh}"
+    "dl{grid-template-columns:1fr;gap:0}dd{margin-bottom:.625rem}"
+    "dt{font-size:.875rem}}";
 
 static const char *const months[] = {
 	"January", "February", "March", "April", "May", "June", "July",

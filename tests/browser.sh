@@ -16,7 +16,8 @@
 #
 # Artefacts, kept after the run in a known place and printed at the end:
 # MG_BROWSER_OUT (default BUILDDIR/tests/browser-artifacts) holds
-# token-390.png, token-1280.png, hostile-*.png, error-*.png and the pages'
+# token-390.png, token-1280.png, hostile-*.png, error-*.png, token-card.png
+# (the card alone at 1280 px: doc/token-page.png is one) and the pages'
 # HTML (token.html, hostile.html, error.html).
 #
 # Node packages (playwright-core, which drives Chromium over the DevTools

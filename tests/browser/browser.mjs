@@ -242,6 +242,14 @@ async function tokenPage(browser, def, vp, first) {
 	    fullPage: true, timeout: T });
 	if (first)
 		writeFileSync(`${out}/${def.shot}.html`, await resp.body());
+	if (first && def.shot === 'token') {
+		// The card alone, for the README (doc/token-page.png).
+		const box = await page.locator('main').boundingBox();
+		await page.screenshot({ path: `${out}/token-card.png`,
+		    clip: { x: box.x - 24, y: Math.max(0, box.y - 24),
+		    width: box.width + 48, height: box.height + 48 },
+		    timeout: T });
+	}
 	await expectCspEnforced(tag, page);
 
 	// Follow the link: the browser downloads the file under its name,
