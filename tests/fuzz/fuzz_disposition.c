@@ -11,8 +11,11 @@
  * other control byte can reach a header), of the form
  *   attachment; filename="<quoted-string>"; filename*=UTF-8''<ext-value>
  * with only attr-chars and %XX in the ext-value; HTML escaping leaves no
- * markup character and no bare '&'; generated JSON reads back, through
- * the strict reader, as an object holding exactly the strings given.
+ * markup character and no bare '&', and its output, like every HTML page,
+ * is valid UTF-8 with no control character but tab and newline; a page
+ * holds exactly the elements mediagate writes, whatever the values
+ * (no "<script", one "<a "); generated JSON reads back, through the strict
+ * reader, as an object holding exactly the strings given.
  */
 #include "err.h"
 #include "fuzz.h"
@@ -71,6 +74,34 @@ check_disposition(const char *name)
 	buf_free(&out);
 }
 
+/* Valid UTF-8 throughout, no C0/C1 control but tab and newline, no DEL. */
+static void
+check_text(const struct buf *out)
+{
+	const unsigned char *p = (const unsigned char *)buf_str(out);
+	size_t n;
+
+	for (; *p != '\0'; p += n) {
+		n = render_utf8_len(p);
+		FUZZ_ASSERT(n != 0);
+		FUZZ_ASSERT(n > 1 || *p >= 0x20 || *p == '\t' || *p == '\n');
+		FUZZ_ASSERT(*p != 0x7f);
+		FUZZ_ASSERT(!(n == 2 && p[0] == 0xc2 && p[1] < 0xa0));
+	}
+}
+
+/* Occurrences of needle in the page. */
+static size_t
+count(const struct buf *out, const char *needle)
+{
+	const char *p = buf_str(out);
+	size_t n = 0;
+
+	for (; (p = strstr(p, needle)) != NULL; p += strlen(needle))
+		n++;
+	return n;
+}
+
 static void
 check_escape(const char *s)
 {
@@ -93,6 +124,7 @@ check_escape(const char *s)
 				break;
 		FUZZ_ASSERT(i < sizeof(ent) / sizeof(ent[0]));
 	}
+	check_text(&out);
 	buf_free(&out);
 }
 
@@ -130,6 +162,8 @@ check_problem(const char *detail, int status)
 	buf_reset(&out);
 	render_problem_html(&out, status, detail);
 	FUZZ_ASSERT(strlen(buf_str(&out)) == out.len);
+	check_text(&out);
+	FUZZ_ASSERT(count(&out, "<script") == 0 && count(&out, "<a ") == 0);
 	buf_free(&out);
 }
 
@@ -155,6 +189,9 @@ check_token(const char *token, const char *url)
 		render_token_html(&out, &page);
 	}
 	FUZZ_ASSERT(strlen(buf_str(&out)) == out.len);
+	check_text(&out);
+	FUZZ_ASSERT(count(&out, "<script") == 0 && count(&out, "<a ") == 1);
+	FUZZ_ASSERT(count(&out, "<bdi>") == 1 && count(&out, "</bdi>") == 1);
 	buf_free(&out);
 }
 
