@@ -130,15 +130,26 @@ stream_next(struct stream *st)
 	return true;
 }
 
-/* Read samples until one has status (and came after since, in ms). */
+/* Read samples until one has status (and was sent after since, in ms),
+ * for 15 s at most (scaled). */
 static void
 stream_wait(struct stream *st, int status, long long since)
 {
-	while (stream_next(st))
+	struct pollfd pfd = { .fd = st->samples, .events = POLLIN };
+	long long end = ms_now() + scaled_ms(15000);
+
+	while (ms_now() < end) {
+		if (poll(&pfd, 1, (int)(end - ms_now())) != 1)
+			break;
+		if (!stream_next(st))
+			ck_abort_msg("the client stopped before a %d", status);
 		if (st->v[st->n - 1].status == status &&
 		    st->v[st->n - 1].at - st->v[st->n - 1].took >= since)
 			return;
-	ck_abort_msg("the client stopped before a %d", status);
+	}
+	ck_abort_msg("no %d within %lld ms (%zu answers, the last %d)",
+	    status, scaled_ms(15000), st->n,
+	    st->n > 0 ? st->v[st->n - 1].status : 0);
 }
 
 static void
