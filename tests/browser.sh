@@ -86,7 +86,9 @@ main() {
 
 	work_start
 	node_deps "$node_dir"
-	rm -rf "$out" && mkdir -p "$out" || hard_error "cannot make $out"
+	if ! rm -rf "$out" || ! mkdir -p "$out"; then
+		hard_error "cannot make $out"
+	fi
 	out=$(cd "$out" && pwd)
 
 	local storage=$MG_WORK/storage
