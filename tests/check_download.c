@@ -172,18 +172,6 @@ good_dl_claims(void)
 }
 
 static const char *
-f_signature(const char *issued)
-{
-	return tamper(issued, 2);
-}
-
-static const char *
-f_payload(const char *issued)
-{
-	return tamper(issued, 1);
-}
-
-static const char *
 f_bearer_key(const char *issued)
 {
 	(void)issued;
@@ -250,8 +238,8 @@ f_cut(const char *issued)
 }
 
 static const struct forged_case forged[] = {
-	{ "signature changed", f_signature, D_FORGED },
-	{ "payload changed", f_payload, D_FORGED },
+	{ "signature changed", forge_signature, D_FORGED },
+	{ "payload changed", forge_payload, D_FORGED },
 	{ "signed with the bearer key", f_bearer_key, D_FORGED },
 	{ "alg none", f_alg_none, "The download token is malformed" },
 	{ "garbage", f_garbage, "The download token is malformed" },
@@ -366,33 +354,6 @@ START_TEST(download_no_file)
 	expect_no_secrets(r, tok);
 }
 END_TEST
-
-/*
- * Read the quoted-string after "filename=" in a Content-Disposition value
- * (RFC 9110 §5.6.4), unescaping quoted-pairs, into a kept string.  Checks
- * that the raw form is printable ASCII.
- */
-static const char *
-cd_ascii_filename(const char *cd)
-{
-	const char *p = strstr(cd, "filename=\"");
-	struct buf out = { 0 };
-
-	ck_assert_msg(p != NULL, "no filename=\"...\" in %s", cd);
-	for (p += 10; *p != '"'; p++) {
-		ck_assert_msg(*p != '\0', "unterminated filename in %s", cd);
-		ck_assert_msg((unsigned char)*p >= 0x20 &&
-		    (unsigned char)*p < 0x7f, "non-ASCII or control byte "
-		    "0x%02x in filename of %s", (unsigned char)*p, cd);
-		if (*p == '\\') {
-			p++;
-			ck_assert_msg(*p != '\0', "dangling backslash in %s",
-			    cd);
-		}
-		buf_putc(&out, *p);
-	}
-	return keep(out.ptr != NULL ? out.ptr : xstrdup(""), free);
-}
 
 START_TEST(download_hostile_file_name)
 {
