@@ -1,5 +1,5 @@
 /*
- * unit_app.c — the request core (app_handle) without a database: a
+ * unit_core.c — the request core (app_handle) without a database: a
  * table-backed struct media_source stands in for db.c, so that every row
  * of §6's status table and the order in which the checks are made are
  * proved on the core alone.  Each case is a row {name, request builder,
@@ -405,9 +405,9 @@ START_TEST(core_case)
 END_TEST
 
 Suite *
-suite_app(void)
+suite_core(void)
 {
-	Suite *s = suite_create("app");
+	Suite *s = suite_create("core");
 	TCase *tc = tcase_create("core");
 
 	tcase_add_checked_fixture(tc, core_setup, core_teardown);
