@@ -74,6 +74,12 @@ token_check_claims(const struct token_ctx *ctx, yajl_val claims,
 	const char *sub = sjson_string(sjson_get(claims, "sub")), *ten;
 	long long exp;
 
+	/*
+	 * mediagate mints exp as an integer (token_mint), so a download token
+	 * with a fractional or exponent exp was not made here, even if it
+	 * verifies: it is refused rather than rounded (unlike a bearer's,
+	 * RFC 7519 §2, whose issuer is someone else).
+	 */
 	*tenant = '\0';
 	if (sub == NULL || !sjson_integer(sjson_get(claims, "exp"), &exp)) {
 		*why = "The download token is malformed.";

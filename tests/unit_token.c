@@ -124,6 +124,13 @@ START_TEST(forged_and_malformed)
 	ck_assert_int_eq(token_check(&ctx, tok, "m1", NOW, tenant, &why),
 	    MG_EFORBIDDEN);
 	free(tok);
+	/* exp is ours and always an integer: a fraction is not rounded. */
+	tok = tk_hs_raw(secret.priv, secret.priv_len, "HS256",
+	    "{\"alg\":\"HS256\"}", "{\"sub\":\"m1\",\"tenant\":\"acme\","
+	    "\"exp\":1700000060.5}");
+	ck_assert_int_eq(token_check(&ctx, tok, "m1", NOW, tenant, &why),
+	    MG_EFORBIDDEN);
+	free(tok);
 	/* A replay after expiry is 410, not 403. */
 	tok = tk_hs_raw(secret.priv, secret.priv_len, "HS256",
 	    "{\"alg\":\"HS256\"}", "{\"sub\":\"m1\",\"tenant\":\"acme\","
