@@ -5,6 +5,7 @@
 #include "app.h"
 #include "sjson.h"
 #include "log.h"
+#include "mime.h"
 #include "negotiate.h"
 #include "render.h"
 #include "route.h"
@@ -234,18 +235,6 @@ fail:
 	fail(resp, req, fmt, reqid, &f);
 }
 
-/* A stored MIME type becomes Content-Type only if it looks like one. */
-static const char *
-content_type(const char *mime)
-{
-	if (mime == NULL || *mime == '\0' || strlen(mime) > 255 ||
-	    strchr(mime, '/') == NULL ||
-	    strspn(mime, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	    "0123456789!#$&^_.+-/;= \"") != strlen(mime))
-		return "application/octet-stream";
-	return mime;
-}
-
 static void
 download(struct app *app, const struct request *req, const struct route *rt,
     enum media_type fmt, time_t now, const char *reqid,
@@ -294,7 +283,7 @@ download(struct app *app, const struct request *req, const struct route *rt,
 
 	resp->status = 200;
 	header(resp, config_sendfile_header(cfg->sendfile), path->ptr);
-	header(resp, "Content-Type", content_type(m.mime_type));
+	header(resp, "Content-Type", mime_content_type(m.mime_type));
 	buf_puts(&resp->head, "Content-Disposition: ");
 	render_content_disposition(&resp->head, m.file_name);
 	buf_puts(&resp->head, "\r\n");

@@ -14,5 +14,6 @@ Suite	*suite_config(void);
 Suite	*suite_request(void);
 Suite	*suite_storage(void);
 Suite	*suite_jws(void);
+Suite	*suite_mime(void);
 
 #endif
