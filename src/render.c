@@ -216,12 +216,38 @@ is_trimmed(char c)
 	return c == '.' || c == ' ';
 }
 
+/*
+ * stem + ".ext" of s[0..len).  Leading dots and spaces would make a hidden
+ * file or be the residue of "../", trailing ones are stripped by Windows;
+ * a stem left empty ("", ".", "..", ".pdf") becomes "download".  Applied
+ * to its own output it changes nothing.
+ */
+static void
+normalize(const char *s, size_t len, struct buf *out)
+{
+	size_t ext, start = 0, end;
+
+	while (len > 0 && is_trimmed(s[len - 1]))
+		len--;
+	ext = ext_len(s, len);
+	end = len - ext;
+	while (start < end && is_trimmed(s[start]))
+		start++;
+	while (end > start && is_trimmed(s[end - 1]))
+		end--;
+	if (end == start)
+		buf_puts(out, "download");
+	else
+		buf_append(out, s + start, end - start);
+	buf_append(out, s + len - ext, ext);
+}
+
 void
 render_file_name(struct buf *out, const char *file_name)
 {
 	const unsigned char *p;
-	struct buf clean = { 0 };
-	size_t n, ext, stem, start, end, i;
+	struct buf clean = { 0 }, cut = { 0 };
+	size_t n, ext, len, keep;
 
 	for (p = (const unsigned char *)file_name; *p != '\0'; p += n) {
 		if ((n = utf8_len(p)) == 0) {	/* invalid byte: drop it */
@@ -231,30 +257,22 @@ render_file_name(struct buf *out, const char *file_name)
 		if (!is_dropped(utf8_cp(p, n)))
 			buf_append(&clean, p, n);
 	}
-	/*
-	 * stem + ".ext".  Leading dots and spaces would make a hidden file or
-	 * the residue of "../", trailing ones are stripped by Windows; a stem
-	 * left empty ("", ".", "..", ".pdf") becomes "download".
-	 */
-	ext = ext_len(buf_str(&clean), clean.len);
-	stem = clean.len - ext;
-	for (start = 0; start < stem && is_trimmed(clean.ptr[start]); start++)
-		;
-	/* Bound the whole name, cutting the stem on a character boundary. */
-	end = stem;
-	if (end - start > RENDER_NAME_MAX - ext) {
-		end = start + (RENDER_NAME_MAX - ext);
-		while (end > start && (clean.ptr[end] & 0xc0) == 0x80)
-			end--;
-	}
-	while (end > start && is_trimmed(clean.ptr[end - 1]))
-		end--;
-	if (end == start)
-		buf_puts(out, "download");
-	else
-		buf_append(out, clean.ptr + start, end - start);
-	for (i = 0; i < ext; i++)
-		buf_putc(out, clean.ptr[stem + i]);
+	/* Bound the whole name, cutting the stem on a character boundary
+	 * and keeping the extension; then normalize what is left. */
+	len = clean.len;
+	while (len > 0 && is_trimmed(clean.ptr[len - 1]))
+		len--;
+	if (len > RENDER_NAME_MAX) {
+		ext = ext_len(clean.ptr, len);
+		keep = RENDER_NAME_MAX - ext;
+		while (keep > 0 && (clean.ptr[keep] & 0xc0) == 0x80)
+			keep--;
+		buf_append(&cut, clean.ptr, keep);
+		buf_append(&cut, clean.ptr + len - ext, ext);
+		normalize(buf_str(&cut), cut.len, out);
+	} else
+		normalize(buf_str(&clean), len, out);
+	buf_free(&cut);
 	buf_free(&clean);
 }
 
