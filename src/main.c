@@ -111,6 +111,11 @@ load_config(struct config *cfg)
 		fprintf(stderr, "mediagate: %s\n", err);
 		return -1;
 	}
+	/* A conninfo libpq cannot use is a bad setting, not an outage. */
+	if (db_conninfo_check(cfg->db, err, sizeof(err)) != 0) {
+		fprintf(stderr, "mediagate: MEDIAGATE_DB: %s\n", err);
+		return -1;
+	}
 	return 0;
 }
 

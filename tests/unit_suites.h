@@ -15,5 +15,6 @@ Suite	*suite_request(void);
 Suite	*suite_storage(void);
 Suite	*suite_jws(void);
 Suite	*suite_mime(void);
+Suite	*suite_db(void);
 
 #endif
