@@ -90,7 +90,7 @@ write_response(FCGX_Stream *out, const struct response *resp)
 		FCGX_FPrintF(out, "Content-Length: %lu\r\n",
 		    (unsigned long)resp->body.len);
 	FCGX_PutS("\r\n", out);
-	if (!resp->no_body)
+	if (!resp->no_body && !resp->head_only)
 		FCGX_PutStr(buf_str(&resp->body), (int)resp->body.len, out);
 }
 

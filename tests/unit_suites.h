@@ -16,5 +16,6 @@ Suite	*suite_storage(void);
 Suite	*suite_jws(void);
 Suite	*suite_mime(void);
 Suite	*suite_db(void);
+Suite	*suite_app(void);
 
 #endif
