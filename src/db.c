@@ -12,6 +12,7 @@
 
 #include "buf.h"
 #include "db.h"
+#include "log.h"
 
 #define DB_CONNECT_TIMEOUT	"2"	/* seconds, unless conninfo says */
 #define DB_STATEMENT_TIMEOUT_MS	2000
@@ -297,19 +298,60 @@ sqlstate_err(const PGresult *res)
 	return MG_EINTERNAL;
 }
 
+/*
+ * A prepared statement that the server can no longer run as prepared:
+ * 0A000 feature_not_supported is "cached plan must not change result
+ * type", after a migration changed a column's type (ALTER TABLE media
+ * ALTER COLUMN mime_type TYPE varchar(255)); 26000
+ * invalid_sql_statement_name is a statement the session lost (DISCARD ALL
+ * by a pooler).  Preparing it again is the cure; the connection is fine.
+ */
+static bool
+needs_reprepare(const PGresult *res)
+{
+	const char *st = res != NULL ?
+	    PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+
+	return st != NULL && (strcmp(st, "0A000") == 0 ||
+	    strcmp(st, "26000") == 0);
+}
+
+/* DEALLOCATE (which fails harmlessly when the statement is gone) and
+ * prepare again on the same connection. */
+static enum mg_err
+reprepare(struct db *db, char *errbuf, size_t errsz)
+{
+	PGresult *res;
+	char sql[sizeof(lookup_name) + 16];
+
+	snprintf(sql, sizeof(sql), "DEALLOCATE %s", lookup_name);
+	PQclear(PQexec(db->conn, sql));
+	res = PQprepare(db->conn, lookup_name, lookup_sql, 2, NULL);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		set_err(errbuf, errsz, "prepare again",
+		    PQerrorMessage(db->conn));
+		PQclear(res);
+		drop(db);
+		return MG_EUNAVAIL;
+	}
+	PQclear(res);
+	return MG_OK;
+}
+
 enum mg_err
 db_media_lookup(struct db *db, const char *id, const char *tenant,
     struct media *m, char *errbuf, size_t errsz)
 {
 	PGresult *res = NULL;
 	enum mg_err err;
-	bool timeout;
+	bool timeout, replan;
 	int attempt;
 
 	memset(m, 0, sizeof(*m));
 	/*
 	 * Two attempts: a connection that broke while idle (server restart)
-	 * is only noticed when used, and a fresh one should then succeed.
+	 * is only noticed when used, and a fresh one should then succeed; a
+	 * statement invalidated by a schema change is prepared again.
 	 */
 	for (attempt = 0; attempt < 2; attempt++) {
 		if ((err = db_connect(db, errbuf, errsz)) != MG_OK)
@@ -321,11 +363,19 @@ db_media_lookup(struct db *db, const char *id, const char *tenant,
 		    res != NULL ? PQresultErrorMessage(res) :
 		    PQerrorMessage(db->conn));
 		err = sqlstate_err(res);
+		replan = !timeout && attempt == 0 && needs_reprepare(res);
 		PQclear(res);
 		res = NULL;
 		/* On a timeout the connection is in an unknown state. */
 		if (timeout || PQstatus(db->conn) != CONNECTION_OK) {
 			drop(db);
+			continue;
+		}
+		if (replan) {
+			log_msg("media lookup prepared again after: %s",
+			    errbuf);
+			if ((err = reprepare(db, errbuf, errsz)) != MG_OK)
+				return err;
 			continue;
 		}
 		return err;
