@@ -136,6 +136,11 @@ main() {
 	local rc_startup=0
 	timeout --kill-after=10 300 "$builddir/tests/check_startup" </dev/null || rc_startup=$?
 	((rc != 0)) || rc=$rc_startup
+	# Hostile input from outside: names, tokens, HEAD, HTTP/1.0, a
+	# schema change under load.
+	local rc_hostile=0
+	timeout --kill-after=10 300 "$builddir/tests/check_hostile" </dev/null || rc_hostile=$?
+	((rc != 0)) || rc=$rc_hostile
 	if ((rc == 124 || rc == 137)); then
 		echo "integration: $check timed out after ${MG_TEST_TIMEOUT:-900} s" >&2
 	fi
