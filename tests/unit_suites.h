@@ -17,5 +17,6 @@ Suite	*suite_jws(void);
 Suite	*suite_mime(void);
 Suite	*suite_db(void);
 Suite	*suite_app(void);
+Suite	*suite_app_origin(void);
 
 #endif
