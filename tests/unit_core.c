@@ -396,8 +396,10 @@ START_TEST(core_case)
 	ck_assert_msg(c->header == NULL ||
 	    strstr(buf_str(&resp.head), c->header) != NULL,
 	    "%s: no '%s' in %s", c->name, c->header, buf_str(&resp.head));
-	ck_assert_msg(strcmp(c->method, "HEAD") != 0 || resp.no_body,
-	    "%s: a HEAD answer with a body", c->name);
+	/* HEAD: no body on the wire, but an error keeps the body (and so
+	 * the Content-Length) GET would have (RFC 9110 §9.3.2). */
+	ck_assert_msg(strcmp(c->method, "HEAD") != 0 || resp.no_body ||
+	    resp.head_only, "%s: a HEAD answer with a body", c->name);
 	response_free(&resp);
 	free(uri);
 	free(authz);

@@ -14,5 +14,9 @@ Suite	*suite_config(void);
 Suite	*suite_request(void);
 Suite	*suite_storage(void);
 Suite	*suite_core(void);
+Suite	*suite_jws(void);
+Suite	*suite_mime(void);
+Suite	*suite_db(void);
+Suite	*suite_app_origin(void);
 
 #endif

@@ -202,6 +202,7 @@ test_lighttpd() {
 	start_pools "$https" X-LIGHTTPD-send-file
 	mg_lighttpd_run lighttpd "$conf" "$http" "$https" || hard_error "lighttpd did not start"
 	run_flow lighttpd "$https" "$http"
+	access_log_clean lighttpd "$MG_WORK/lighttpd/log/access.log"
 	load_test lighttpd "$https"
 	mg_lighttpd_stop lighttpd
 	stop_pools
@@ -219,6 +220,7 @@ test_fcgid() {
 		"s|^Define MEDIAGATE_LOG_DIR .*|Define MEDIAGATE_LOG_DIR      $MG_WORK/apache-fcgid/log|"
 	mg_apache_start fcgid "$site" "$http" "$https" || hard_error "Apache (mod_fcgid) did not start"
 	run_flow apache-fcgid "$https" "$http"
+	access_log_clean apache-fcgid "$MG_WORK/apache-fcgid/log/mediagate-access.log"
 	# The responders mod_fcgid started: mediagate processes below this
 	# Apache's parent process.
 	pid=$(<"$MG_WORK/apache-fcgid.pid")
@@ -237,6 +239,21 @@ test_fcgid() {
 		_mg_alive "$p" && left+=" $p"
 	done
 	[[ -z $left ]] || fail "apache-fcgid: responders left after Apache stopped:$left"
+}
+
+# access_log_clean NAME FILE: the deployment's access log holds download
+# requests (the flow made some) but never a download token: no path with
+# /download/ followed by a JWS (base64url of '{"' is "eyJ").
+access_log_clean() {
+	if [[ ! -s $2 ]]; then
+		fail "$1: no access log at $2"
+	elif grep -q '/download/eyJ' "$2"; then
+		fail "$1: a download token is in the access log $2: $(grep -m1 '/download/eyJ' "$2" | cut -c1-160)"
+	elif ! grep -q '/media/-/download/-' "$2"; then
+		fail "$1: no download request in the access log $2"
+	else
+		say "$1: access log without tokens ($(grep -c '/media/-/download/-' "$2") download lines)"
+	fi
 }
 
 # descendants PID: all processes below PID.
@@ -309,6 +326,7 @@ test_balancer() {
 	start_pools "$https" X-Sendfile
 	mg_apache_start balancer "$site" "$http" "$https" || hard_error "Apache (balancer) did not start"
 	run_flow apache-balancer "$https" "$http"
+	access_log_clean apache-balancer "$MG_WORK/apache-balancer/log/mediagate-access.log"
 	load_test apache-balancer "$https"
 	mg_apache_stop balancer
 	stop_pools
