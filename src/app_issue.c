@@ -54,6 +54,18 @@ app_issue(struct app *app, const struct request *req, const struct body *body,
 		f.why = "The Content-Length header is malformed.";
 		goto fail;
 	}
+	/* url = origin + base path + /media/{id}/download/{token}, the origin
+	 * first: a request that cannot have a URL fails before any bearer
+	 * check or database work is done for it. */
+	buf_reset(url);
+	if (cfg->public_url != NULL)
+		buf_puts(url, cfg->public_url);
+	else if (request_origin(req, url) != MG_OK) {
+		f.err = MG_EBADREQ;
+		f.why = "The request's host name is malformed.";
+		goto fail;
+	}
+
 	f.err = auth_bearer(&cfg->bearer_key, &app->policy,
 	    req->authorization, now, &who, &f.why);
 	if (f.err != MG_OK)
@@ -80,15 +92,6 @@ app_issue(struct app *app, const struct request *req, const struct body *body,
 		goto fail;
 	}
 
-	/* url = origin + base path + /media/{id}/download/{token} */
-	buf_reset(url);
-	if (cfg->public_url != NULL)
-		buf_puts(url, cfg->public_url);
-	else if (request_origin(req, url) != MG_OK) {
-		f.err = MG_EBADREQ;
-		f.why = "The request's host name is malformed.";
-		goto fail;
-	}
 	buf_printf(url, "%s/media/%s/download/", cfg->base_path, rt->id);
 	token_at = url->len;
 	f.err = token_mint(&app->tokens, rt->id, who.tenant, now, url,

@@ -67,12 +67,32 @@ void render_duration(struct buf *out, long secs);
 size_t render_utf8_len(const unsigned char *p);
 
 /*
- * Content-Disposition value for a download of file_name (any bytes,
- * expected UTF-8): RFC 6266 "attachment", an ASCII fallback filename="..."
- * (non-ASCII as '_', '"' and '\' escaped, control characters dropped) and
- * RFC 8187 filename*=UTF-8''… with every byte outside attr-char
- * percent-encoded.  Invalid UTF-8 and control characters are dropped from
- * both forms; an empty result becomes "download".
+ * Bounds of a download's file name, in bytes of UTF-8: 255 is what common
+ * file systems hold (ext4, XFS, APFS; NTFS holds 255 UTF-16 units), and
+ * keeps Content-Disposition under 1.4 KB, far inside every web server's
+ * limit on a response header from a FastCGI backend (Apache 8 KB a line).
+ */
+#define RENDER_NAME_MAX	255
+#define RENDER_EXT_MAX	16	/* ".ext" kept when truncating: 1..16 alnum */
+
+/*
+ * Append the file name a download is offered under, from file_name (any
+ * bytes, expected UTF-8): invalid UTF-8, control characters (C0, DEL, C1),
+ * path separators ('/' and '\\'), Unicode format controls (Cf: bidi
+ * overrides and isolates, zero-width characters, BOM, ...), U+2028/U+2029
+ * and U+FFFE/U+FFFF dropped; leading and trailing dots and spaces
+ * trimmed; an empty stem ("", ".", "..", ".pdf") becomes "download", the
+ * extension kept; the stem cut on a character boundary so that the whole
+ * is at most RENDER_NAME_MAX bytes, keeping ".ext" (1..RENDER_EXT_MAX
+ * ASCII letters and digits).  The result is valid UTF-8, never empty.
+ */
+void render_file_name(struct buf *out, const char *file_name);
+
+/*
+ * Content-Disposition value for a download of file_name: RFC 6266
+ * "attachment", an ASCII fallback filename="..." (non-ASCII as '_', '"'
+ * escaped) and RFC 8187 filename*=UTF-8''... with every byte outside
+ * attr-char percent-encoded, both of render_file_name(file_name).
  */
 void render_content_disposition(struct buf *out, const char *file_name);
 

@@ -245,6 +245,38 @@ START_TEST(error_no_file_html)
 }
 END_TEST
 
+/*
+ * RFC 9110 §9.3.2: HEAD has the header fields GET would have, and the
+ * Content-Length of the body GET would send (it was left out).
+ */
+static const char *const head_paths[] = {
+	"/media/m-pdf/download/not.a.token",	/* 403 */
+	"/media/bad$id/download/x",		/* 400 */
+	"/media/m-pdf/download-token",		/* 405 */
+	"/nothing-here",			/* 404 */
+};
+
+START_TEST(error_head_length)
+{
+	struct http_response *g = fetch(P_HS, "GET", head_paths[_i], NULL,
+	    NULL);
+	struct http_response *h = fetch(P_HS, "HEAD", head_paths[_i], NULL,
+	    NULL);
+	const char *gl = http_header(g, "Content-Length");
+	const char *hl = http_header(h, "Content-Length");
+
+	test_case(head_paths[_i]);
+	ck_assert_int_ge(g->status, 400);
+	expect_status(h, g->status);
+	ck_assert_msg(gl != NULL && strtoul(gl, NULL, 10) == g->body_len,
+	    "%s: GET Content-Length %s", last_req, gl != NULL ? gl : "(none)");
+	ck_assert_msg(hl != NULL && strcmp(hl, gl) == 0, "%s: HEAD "
+	    "Content-Length %s, GET %s", last_req, hl != NULL ? hl : "(none)",
+	    gl);
+	ck_assert_uint_eq(h->body_len, 0);
+}
+END_TEST
+
 /* Errors answered as HTML pages, one per way of failing, each with the
  * headers of every HTML answer and the page's status shown. */
 static const struct {
@@ -310,6 +342,7 @@ errors_suite(void)
 
 	tcase_add_loop_test(tc, error_case, 0, NELEM(cases));
 	tcase_add_test(tc, error_no_file_html);
+	tcase_add_loop_test(tc, error_head_length, 0, NELEM(head_paths));
 	suite_add_tcase(s, tc);
 
 	tc = bb_tcase("html");

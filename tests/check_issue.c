@@ -14,6 +14,10 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <check.h>
 #include <yajl/yajl_tree.h>
@@ -218,6 +222,50 @@ START_TEST(rs_base_path)
 }
 END_TEST
 
+/* Send raw bytes to pool p's lighttpd; the whole answer, kept. */
+static char *
+raw_exchange(const struct pool *p, const char *req)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	struct timeval tv = { HTTP_TIMEOUT, 0 };
+	struct buf b = { 0 };
+	char chunk[4096];
+	ssize_t n;
+	int fd;
+
+	sa.sin_port = htons((unsigned short)atoi(strrchr(p->origin, ':') + 1));
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_ge(fd = socket(AF_INET, SOCK_STREAM, 0), 0);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(write(fd, req, strlen(req)), (ssize_t)strlen(req));
+	while ((n = read(fd, chunk, sizeof(chunk))) > 0)
+		buf_append(&b, chunk, (size_t)n);
+	close(fd);
+	buf_putc(&b, '\0');
+	return keep(b.ptr, free);
+}
+
+/*
+ * HTTP/1.0 without Host, MEDIAGATE_PUBLIC_URL unset: lighttpd passes an
+ * empty SERVER_NAME, and the URL is built from the address the request
+ * came in on (SERVER_ADDR, SERVER_PORT) instead of a 400.
+ */
+START_TEST(issue_http10_without_host)
+{
+	char *resp, *body;
+
+	resp = raw_exchange(P_HS, strf("POST " ISSUE_M_PDF " HTTP/1.0\r\n"
+	    "Authorization: Bearer %s\r\nContent-Length: 0\r\n\r\n",
+	    good_bearer(P_HS)));
+	ck_assert_msg(strncmp(resp, "HTTP/1.0 201 ", 13) == 0, "%.300s", resp);
+	body = strstr(resp, "\r\n\r\n");
+	ck_assert_ptr_nonnull(body);
+	ck_assert_msg(strstr(body, strf("\"url\":\"%s/media/m-pdf/download/",
+	    P_HS->origin)) != NULL, "%s", body);
+}
+END_TEST
+
 /* ------------------------------------------------------------------ */
 /* The HTML page a person sees, and the headers it carries (CSP Level 3,
  * nosniff, Referrer Policy), over real HTTP. */
@@ -294,6 +342,7 @@ issue_suite(void)
 	tcase_add_loop_test(tc, issue_body_accepted, 0, NELEM(good_bodies));
 	tcase_add_test(tc, issue_body_at_limit);
 	tcase_add_test(tc, issue_json_content_type_body);
+	tcase_add_test(tc, issue_http10_without_host);
 	suite_add_tcase(s, tc);
 
 	tc = bb_tcase("rs256");

@@ -317,8 +317,41 @@ static const struct {
 	  "attachment; filename=\"Invoice 1.pdf\"; "
 	  "filename*=UTF-8''Invoice%201.pdf" },
 	{ "a\"b\\c.pdf",
-	  "attachment; filename=\"a\\\"b\\\\c.pdf\"; "
-	  "filename*=UTF-8''a%22b%5Cc.pdf" },
+	  "attachment; filename=\"a\\\"bc.pdf\"; "
+	  "filename*=UTF-8''a%22bc.pdf" },
+	/* Path separators and the names they leave (RFC 6266 §4.3). */
+	{ "../../etc/passwd",
+	  "attachment; filename=\"download.etcpasswd\"; "
+	  "filename*=UTF-8''download.etcpasswd" },
+	{ "..", "attachment; filename=\"download\"; filename*=UTF-8''download" },
+	{ ".", "attachment; filename=\"download\"; filename*=UTF-8''download" },
+	{ "/", "attachment; filename=\"download\"; filename*=UTF-8''download" },
+	{ "\\..\\", "attachment; filename=\"download\"; "
+	  "filename*=UTF-8''download" },
+	{ ".pdf", "attachment; filename=\"download.pdf\"; "
+	  "filename*=UTF-8''download.pdf" },
+	{ "../.bashrc", "attachment; filename=\"download.bashrc\"; "
+	  "filename*=UTF-8''download.bashrc" },
+	{ "C:\\Users\\x\\a b.txt", "attachment; filename=\"C:Usersxa b.txt\"; "
+	  "filename*=UTF-8''C%3AUsersxa%20b.txt" },
+	{ " . report . .pdf", "attachment; filename=\"report.pdf\"; "
+	  "filename*=UTF-8''report.pdf" },
+	{ "a/b/c.tar.gz", "attachment; filename=\"abc.tar.gz\"; "
+	  "filename*=UTF-8''abc.tar.gz" },
+	/* Bidi and other format controls. */
+	{ "invoice\xe2\x80\xaetxt.exe",
+	  "attachment; filename=\"invoicetxt.exe\"; "
+	  "filename*=UTF-8''invoicetxt.exe" },
+	{ "a" "\xe2\x80\x8b" "b" "\xe2\x80\x8f" "c" "\xe2\x81\xa6" "d"
+	  "\xe2\x81\xa9" "e" "\xef\xbb\xbf" "f" "\xd8\x9c" "g" "\xc2\xad" "h"
+	  "\xe2\x80\xa8" "i" "\xf3\xa0\x80\x81" "j.txt",
+	  "attachment; filename=\"abcdefghij.txt\"; "
+	  "filename*=UTF-8''abcdefghij.txt" },
+	{ "\xe2\x80\xae\xe2\x80\xad", "attachment; filename=\"download\"; "
+	  "filename*=UTF-8''download" },
+	/* Neighbours of the dropped ranges are kept. */
+	{ "\xe2\x80\x8a\xe2\x80\xaf.txt", "attachment; filename=\"__.txt\"; "
+	  "filename*=UTF-8''%E2%80%8A%E2%80%AF.txt" },
 	{ "a\r\nSet-Cookie: x=1;.pdf",
 	  "attachment; filename=\"aSet-Cookie: x=1;.pdf\"; "
 	  "filename*=UTF-8''aSet-Cookie%3A%20x%3D1%3B.pdf" },
@@ -349,6 +382,74 @@ START_TEST(content_disposition)
 }
 END_TEST
 
+/* A file name of n copies of the UTF-8 character c, then ext. */
+static char *
+repeated(const char *c, size_t n, const char *ext)
+{
+	struct buf b = { 0 };
+
+	while (n-- > 0)
+		buf_puts(&b, c);
+	buf_puts(&b, ext);
+	return b.ptr;
+}
+
+/*
+ * 12,000 x "ü" (24 KB) and 40,000 x "a" made a header that lighttpd (502)
+ * and Apache (500) refused: the name is bounded to RENDER_NAME_MAX bytes,
+ * cut on a character boundary, the extension kept.
+ */
+START_TEST(long_names_bounded)
+{
+	static const char *const chars[] = { "a", "\xc3\xbc", "\xe6\x97\xa5",
+	    "\xf0\x9f\x98\x80", "\"", "%" };
+	struct buf b = { 0 }, cd = { 0 };
+	char *name;
+	size_t i, n;
+
+	for (i = 0; i < sizeof(chars) / sizeof(chars[0]); i++) {
+		for (n = 100; n <= 40000; n = n * 3 + 1) {
+			name = repeated(chars[i], n, ".pdf");
+			buf_reset(&b);
+			render_file_name(&b, name);
+			ck_assert_uint_le(b.len, RENDER_NAME_MAX);
+			ck_assert_msg(b.len > 4 && strcmp(b.ptr + b.len - 4,
+			    ".pdf") == 0, "extension lost: %s", b.ptr);
+			/* Whole characters only, and as many as fit. */
+			ck_assert_uint_eq((b.len - 4) % strlen(chars[i]), 0);
+			ck_assert_uint_eq(b.len - 4, strlen(chars[i]) * n <
+			    RENDER_NAME_MAX - 4 ? strlen(chars[i]) * n :
+			    (RENDER_NAME_MAX - 4) / strlen(chars[i]) *
+			    strlen(chars[i]));
+			buf_reset(&cd);
+			render_content_disposition(&cd, name);
+			ck_assert_uint_le(cd.len, 1400);
+			free(name);
+		}
+	}
+	/* Without a safe extension, the whole is the stem. */
+	name = repeated("a", 40000, ".this-is-no-extension");
+	buf_reset(&b);
+	render_file_name(&b, name);
+	ck_assert_uint_eq(b.len, RENDER_NAME_MAX);
+	free(name);
+	name = repeated("a", 300, ".abcdefghijklmnop");
+	buf_reset(&b);
+	render_file_name(&b, name);
+	ck_assert_str_eq(b.ptr + b.len - 17, ".abcdefghijklmnop");
+	free(name);
+	/* The cut is followed by the trim: no dot before the extension. */
+	name = repeated("ab. ", 200, ".txt");
+	buf_reset(&b);
+	render_file_name(&b, name);
+	ck_assert_uint_le(b.len, RENDER_NAME_MAX);
+	ck_assert_msg(strstr(b.ptr, "b.txt") != NULL, "%s", b.ptr);
+	free(name);
+	buf_free(&b);
+	buf_free(&cd);
+}
+END_TEST
+
 Suite *
 suite_render(void)
 {
@@ -358,6 +459,7 @@ suite_render(void)
 	tcase_add_test(tc, token_json_exact);
 	tcase_add_test(tc, problem_json);
 	tcase_add_test(tc, html_escaping);
+	tcase_add_test(tc, long_names_bounded);
 	tcase_add_loop_test(tc, duration, 0,
 	    sizeof(durations) / sizeof(durations[0]));
 	tcase_add_test(tc, token_page_structure);
