@@ -61,6 +61,9 @@ app_download(struct app *app, const struct request *req,
 	buf_puts(&resp->head, "\r\n");
 	app_header(resp, "Cache-Control", "private, no-store");
 	app_header(resp, "X-Content-Type-Options", "nosniff");
+	/* The download URL holds the token: a file the browser shows (or
+	 * a viewer it opens) must not send it on as a Referer. */
+	app_header(resp, "Referrer-Policy", "no-referrer");
 	resp->no_body = true;
 	media_release(&app->media, &m);
 	return;

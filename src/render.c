@@ -1,4 +1,5 @@
-/* render.c — JSON and HTML bodies, escaping, Content-Disposition. */
+/* render.c — JSON bodies, UTF-8 checks, file names, Content-Disposition
+ * (HTML pages: render_html.c). */
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -61,67 +62,8 @@ render_problem_json(struct buf *out, int status, const char *detail)
 	return gen_object(out, kv, status);
 }
 
-void
-render_html_escape(struct buf *out, const char *s)
-{
-	const char *p;
-
-	for (p = s; *p != '\0'; p++) {
-		switch (*p) {
-		case '&':  buf_puts(out, "&amp;"); break;
-		case '<':  buf_puts(out, "&lt;"); break;
-		case '>':  buf_puts(out, "&gt;"); break;
-		case '"':  buf_puts(out, "&quot;"); break;
-		case '\'': buf_puts(out, "&#39;"); break;
-		default:   buf_putc(out, *p); break;
-		}
-	}
-}
-
-static void
-html_head(struct buf *out, const char *title)
-{
-	buf_puts(out, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n"
-	    "<meta charset=\"utf-8\">\n<title>");
-	render_html_escape(out, title);
-	buf_puts(out, "</title>\n</head>\n<body>\n");
-}
-
-void
-render_token_html(struct buf *out, const char *id, const char *token,
-    const char *url, long ttl)
-{
-	html_head(out, "Download token");
-	buf_puts(out, "<h1>Download token</h1>\n<p>Media <code>");
-	render_html_escape(out, id);
-	buf_puts(out, "</code>: <a href=\"");
-	render_html_escape(out, url);
-	buf_puts(out, "\">download</a></p>\n<p>Token: <code>");
-	render_html_escape(out, token);
-	buf_printf(out, "</code></p>\n<p>The link is valid for %ld seconds."
-	    "</p>\n</body>\n</html>\n", ttl);
-}
-
-void
-render_problem_html(struct buf *out, int status, const char *detail)
-{
-	char title[64];
-
-	snprintf(title, sizeof(title), "%d %s", status, err_reason(status));
-	html_head(out, title);
-	buf_puts(out, "<h1>");
-	render_html_escape(out, title);
-	buf_puts(out, "</h1>\n<p>");
-	render_html_escape(out, detail);
-	buf_puts(out, "</p>\n</body>\n</html>\n");
-}
-
-/*
- * Length of the UTF-8 sequence at p (RFC 3629 §4: no overlongs, no
- * surrogates, nothing above U+10FFFF), or 0 if invalid.
- */
-static size_t
-utf8_len(const unsigned char *p)
+size_t
+render_utf8_len(const unsigned char *p)
 {
 	if (p[0] < 0x80)
 		return 1;
@@ -250,7 +192,7 @@ render_file_name(struct buf *out, const char *file_name)
 	size_t n, ext, len, keep;
 
 	for (p = (const unsigned char *)file_name; *p != '\0'; p += n) {
-		if ((n = utf8_len(p)) == 0) {	/* invalid byte: drop it */
+		if ((n = render_utf8_len(p)) == 0) {	/* invalid byte: drop it */
 			n = 1;
 			continue;
 		}
@@ -294,7 +236,7 @@ render_content_disposition(struct buf *out, const char *file_name)
 
 	render_file_name(&name, file_name);
 	for (p = (const unsigned char *)buf_str(&name); *p != '\0'; p += n) {
-		n = utf8_len(p);	/* valid: render_file_name checked */
+		n = render_utf8_len(p);	/* valid: render_file_name checked */
 		if (n > 1)
 			buf_putc(&ascii, '_');
 		else {

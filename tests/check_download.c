@@ -599,6 +599,22 @@ START_TEST(cross_pool_tokens)
 END_TEST
 
 
+/* The download URL holds the token: no Referer may carry it on. */
+START_TEST(html_download_referrer_policy)
+{
+	struct issued is = issue_ok(P_HS, "m-pdf");
+	struct http_response *r;
+
+	r = fetch(P_HS, "GET", is.path, NULL, NULL);
+	expect_status(r, 200);
+	expect_header(r, "Referrer-Policy", "no-referrer");
+	expect_header(r, "X-Content-Type-Options", "nosniff");
+	r = fetch(P_HS, "HEAD", is.path, NULL, NULL);
+	expect_status(r, 200);
+	expect_header(r, "Referrer-Policy", "no-referrer");
+}
+END_TEST
+
 /* ------------------------------------------------------------------ */
 
 static Suite *
@@ -635,6 +651,10 @@ download_suite(void)
 	tcase_add_test(tc, download_no_file);
 	tcase_add_loop_test(tc, download_escape, 0, NELEM(escapes));
 	tcase_add_test(tc, download_missing_file);
+	suite_add_tcase(s, tc);
+
+	tc = bb_tcase("html");
+	tcase_add_test(tc, html_download_referrer_policy);
 	suite_add_tcase(s, tc);
 	return s;
 }

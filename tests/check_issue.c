@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -266,6 +267,67 @@ START_TEST(issue_http10_without_host)
 END_TEST
 
 /* ------------------------------------------------------------------ */
+/* The HTML page a person sees, and the headers it carries (CSP Level 3,
+ * nosniff, Referrer Policy), over real HTTP. */
+
+/* The text between the first "open" and the next "close" after it. */
+static const char *
+between(const char *hay, const char *open, const char *close)
+{
+	const char *a = strstr(hay, open), *b;
+
+	ck_assert_msg(a != NULL, "%s: no '%s' in %s", last_req, open, hay);
+	a += strlen(open);
+	b = strstr(a, close);
+	ck_assert_msg(b != NULL, "%s: no '%s' after '%s'", last_req, close,
+	    open);
+	return keep(xstrndup(a, (size_t)(b - a)), free);
+}
+
+START_TEST(html_issue_page)
+{
+	char *jwt = good_bearer(P_HS);
+	struct http_response *r;
+	const char *token, *dt, *href;
+	struct tm tm = { 0 };
+	long long exp;
+	char *end;
+
+	media_put("t-html", "acme", "application/pdf",
+	    "Rechnung <M\xc3\xbcller & S\xc3\xb6hne> \"2026\".pdf",
+	    "acme/m-pdf.pdf");
+	r = post_bearer(P_HS, issue_path(P_HS, "t-html"), jwt, "text/html");
+	expect_html(r, 201, NULL);
+	expect_html_headers(r);
+	expect_header(r, "Cache-Control", "no-store");
+	ck_assert_ptr_nonnull(strstr(r->body, "<meta name=\"viewport\""));
+
+	/* The name, escaped and isolated; the link; the token shown. */
+	ck_assert_str_eq(between(r->body, "<h1><bdi>", "</bdi></h1>"),
+	    "Rechnung &lt;M\xc3\xbcller &amp; S\xc3\xb6hne&gt; "
+	    "&quot;2026&quot;.pdf");
+	token = between(r->body, "<code class=\"token\">", "</code>");
+	expect_compact(token);
+	href = between(r->body, "<p class=\"cta\"><a href=\"", "\">");
+	ck_assert_str_eq(href, strf("%s%s", P_HS->origin,
+	    dl_path(P_HS, "t-html", token)));
+
+	/* The expiry as an absolute UTC time: the token's exp. */
+	exp = claim_int(jws_part(token, 1), "exp");
+	dt = between(r->body, "<time datetime=\"", "\"");
+	end = strptime(dt, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	ck_assert_msg(end != NULL && *end == '\0', "datetime '%s'", dt);
+	ck_assert_int_eq((long long)timegm(&tm), exp);
+	ck_assert_ptr_nonnull(strstr(r->body, " UTC</time>"));
+	ck_assert_ptr_nonnull(strstr(r->body, "<dd>1 minute from issue</dd>"));
+
+	/* The link works. */
+	r = fetch(P_HS, "GET", dl_path(P_HS, "t-html", token), NULL, NULL);
+	expect_status(r, 200);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
 
 static Suite *
 issue_suite(void)
@@ -286,6 +348,10 @@ issue_suite(void)
 	tc = bb_tcase("rs256");
 	tcase_add_test(tc, rs_issue);
 	tcase_add_test(tc, rs_base_path);
+	suite_add_tcase(s, tc);
+
+	tc = bb_tcase("html");
+	tcase_add_test(tc, html_issue_page);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -220,3 +220,11 @@ forge_payload(const char *token)
 {
 	return tamper(token, 1);
 }
+
+void
+expect_html_headers(const struct http_response *r)
+{
+	expect_header(r, "Content-Security-Policy", HTML_CSP);
+	expect_header(r, "X-Content-Type-Options", "nosniff");
+	expect_header(r, "Referrer-Policy", "no-referrer");
+}

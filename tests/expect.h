@@ -84,4 +84,14 @@ const char *cd_ascii_filename(const char *cd);
 const char *forge_signature(const char *token);
 const char *forge_payload(const char *token);
 
+/*
+ * The headers every HTML answer carries (README "The HTML page"):
+ * Content-Security-Policy HTML_CSP, X-Content-Type-Options: nosniff and
+ * Referrer-Policy: no-referrer, each exactly once.
+ */
+#define HTML_CSP	"default-src 'none'; style-src 'unsafe-inline'; " \
+			"frame-ancestors 'none'; base-uri 'none'; " \
+			"form-action 'none'"
+void	 expect_html_headers(const struct http_response *r);
+
 #endif

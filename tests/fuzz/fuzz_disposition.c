@@ -19,6 +19,11 @@
  * character or BOM, does not start or end with '.' or ' ', is not "." or
  * "..", keeps a safe extension of the input, and cleaning it again
  * changes nothing; the Content-Disposition value stays under 1.4 KB.
+ *
+ * HTML output (escaping, the token page, the error page) is valid UTF-8
+ * with no control character but tab and newline, and a page holds
+ * exactly the elements mediagate writes, whatever the values (no
+ * "<script", one "<a " on the token page, none on an error page).
  */
 #include "err.h"
 #include "fuzz.h"
@@ -144,6 +149,34 @@ check_file_name(const char *name)
 	buf_free(&out);
 }
 
+/* Valid UTF-8 throughout, no C0/C1 control but tab and newline, no DEL. */
+static void
+check_text(const struct buf *out)
+{
+	const unsigned char *p = (const unsigned char *)buf_str(out);
+	size_t n;
+
+	for (; *p != '\0'; p += n) {
+		n = render_utf8_len(p);
+		FUZZ_ASSERT(n != 0);
+		FUZZ_ASSERT(n > 1 || *p >= 0x20 || *p == '\t' || *p == '\n');
+		FUZZ_ASSERT(*p != 0x7f);
+		FUZZ_ASSERT(!(n == 2 && p[0] == 0xc2 && p[1] < 0xa0));
+	}
+}
+
+/* Occurrences of needle in the page. */
+static size_t
+count(const struct buf *out, const char *needle)
+{
+	const char *p = buf_str(out);
+	size_t n = 0;
+
+	for (; (p = strstr(p, needle)) != NULL; p += strlen(needle))
+		n++;
+	return n;
+}
+
 static void
 check_escape(const char *s)
 {
@@ -166,6 +199,7 @@ check_escape(const char *s)
 				break;
 		FUZZ_ASSERT(i < sizeof(ent) / sizeof(ent[0]));
 	}
+	check_text(&out);
 	buf_free(&out);
 }
 
@@ -203,6 +237,8 @@ check_problem(const char *detail, int status)
 	buf_reset(&out);
 	render_problem_html(&out, status, detail);
 	FUZZ_ASSERT(strlen(buf_str(&out)) == out.len);
+	check_text(&out);
+	FUZZ_ASSERT(count(&out, "<script") == 0 && count(&out, "<a ") == 0);
 	buf_free(&out);
 }
 
@@ -219,8 +255,18 @@ check_token(const char *token, const char *url)
 	if (err == MG_OK)
 		check_json_roundtrip(&out, k, v, 2);
 	buf_reset(&out);
-	render_token_html(&out, token, token, url, 60);
+	{
+		struct token_page page = {
+			.id = token, .file_name = token, .token = token,
+			.url = url, .expires = 1796169540, .ttl = 60,
+		};
+
+		render_token_html(&out, &page);
+	}
 	FUZZ_ASSERT(strlen(buf_str(&out)) == out.len);
+	check_text(&out);
+	FUZZ_ASSERT(count(&out, "<script") == 0 && count(&out, "<a ") == 1);
+	FUZZ_ASSERT(count(&out, "<bdi>") == 1 && count(&out, "</bdi>") == 1);
 	buf_free(&out);
 }
 
