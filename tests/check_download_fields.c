@@ -86,18 +86,6 @@ START_TEST(download_hostile_file_name)
 }
 END_TEST
 
-/* n copies of s, then tail; kept. */
-static const char *
-repeat(const char *s, size_t n, const char *tail)
-{
-	struct buf b = { 0 };
-
-	while (n-- > 0)
-		buf_puts(&b, s);
-	buf_puts(&b, tail);
-	return keep(b.ptr, free);
-}
-
 /*
  * A long file_name: 12,000 x "ü" (24 KB) or 40,000 x "a" gave lighttpd's
  * own 502 (response headers too large).  The name is cut to 255 bytes on
@@ -105,13 +93,13 @@ repeat(const char *s, size_t n, const char *tail)
  */
 START_TEST(download_long_file_name)
 {
-	const char *name = _i == 0 ? repeat("\xc3\xbc", 12000, ".pdf") :
-	    repeat("a", 40000, ".pdf");
+	const char *name = _i == 0 ? krepeat("\xc3\xbc", 12000, ".pdf") :
+	    krepeat("a", 40000, ".pdf");
 	const char *want = _i == 0 ?
 	    strf("attachment; filename=\"%s.pdf\"; filename*=UTF-8''%s.pdf",
-	    repeat("_", 125, ""), repeat("%C3%BC", 125, "")) :
+	    krepeat("_", 125, ""), krepeat("%C3%BC", 125, "")) :
 	    strf("attachment; filename=\"%s.pdf\"; filename*=UTF-8''%s.pdf",
-	    repeat("a", 251, ""), repeat("a", 251, ""));
+	    krepeat("a", 251, ""), krepeat("a", 251, ""));
 	struct http_response *r;
 
 	media_put("t-long", "acme", "application/pdf", name, "acme/m-pdf.pdf");
@@ -179,7 +167,7 @@ END_TEST
  */
 START_TEST(download_longest_token)
 {
-	const char *id = repeat("W", 64, ""), *path;
+	const char *id = krepeat("W", 64, ""), *path;
 	char tenant[257];
 	struct http_response *r;
 
@@ -188,7 +176,7 @@ START_TEST(download_longest_token)
 	media_put(id, tenant, "text/plain", "w.txt", "acme/m-pdf.pdf");
 	r = post_bearer(P_HS, issue_path(P_HS, id), mint(P_HS,
 	    "{\"sub\":\"u\",\"tenant\":\"%s\",\"permissions\":"
-	    "[\"media:read\"],\"exp\":%lld}", repeat("\\u0001", 256, ""),
+	    "[\"media:read\"],\"exp\":%lld}", krepeat("\\u0001", 256, ""),
 	    now() + 300), NULL);
 	path = expect_issued_by(r, P_HS, id).path;
 	ck_assert_msg(strlen(path) > 2048 + 80, "a token of %zu bytes only",
