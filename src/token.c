@@ -105,14 +105,28 @@ enum mg_err
 token_check(const struct token_ctx *ctx, const char *token, const char *id,
     time_t now, char *tenant, const char **why)
 {
+	char jti[TOKEN_JTI_MAX + 1];
+
+	return token_check_jti(ctx, token, id, now, tenant, jti, why);
+}
+
+enum mg_err
+token_check_jti(const struct token_ctx *ctx, const char *token,
+    const char *id, time_t now, char *tenant, char *jti, const char **why)
+{
 	yajl_val claims;
 	enum mg_err err;
+	const char *j;
 
 	*tenant = '\0';
+	*jti = '\0';
 	if (jws_verify(&ctx->key, token, strlen(token), &claims) != JWS_OK) {
 		*why = "The download token is malformed or forged.";
 		return MG_EFORBIDDEN;
 	}
+	j = sjson_string(sjson_get(claims, "jti"));
+	if (j != NULL && strlen(j) <= TOKEN_JTI_MAX)
+		strcpy(jti, j);
 	err = token_check_claims(ctx, claims, id, now, tenant, why);
 	yajl_tree_free(claims);
 	return err;

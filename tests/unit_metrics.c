@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "metrics.h"
 #include "unit_suites.h"
 
@@ -312,6 +313,71 @@ START_TEST(allow_match)
 }
 END_TEST
 
+static const char *const *ops_env;
+
+static const char *
+ops_get(const char *name)
+{
+	const char *const *p;
+
+	for (p = ops_env; *p != NULL; p += 2)
+		if (strcmp(p[0], name) == 0)
+			return p[1];
+	return NULL;
+}
+
+START_TEST(config_ops)
+{
+	const char *none[] = { NULL };
+	const char *all[] = {
+		"MEDIAGATE_METRICS_FILE", "/run/mediagate/counters",
+		"MEDIAGATE_METRICS_ALLOW", "10.0.0.0/8",
+		"MEDIAGATE_AUDIT_LOG", "/var/log/mediagate/audit.log", NULL,
+	};
+	const char *empty[] = {
+		"MEDIAGATE_METRICS_FILE", "", "MEDIAGATE_METRICS_ALLOW", "",
+		"MEDIAGATE_AUDIT_LOG", "", NULL,
+	};
+	const char *rel[] = { "MEDIAGATE_AUDIT_LOG", "audit.log", NULL };
+	const char *relm[] = { "MEDIAGATE_METRICS_FILE", "m", NULL };
+	const char *badallow[] = { "MEDIAGATE_METRICS_ALLOW", "10/8", NULL };
+	struct config cfg;
+	char err[256];
+
+	memset(&cfg, 0, sizeof(cfg));
+	ops_env = none;
+	ck_assert_int_eq(config_parse_ops(&cfg, ops_get, err, 256), 0);
+	ck_assert_ptr_null(cfg.metrics_file);
+	ck_assert_ptr_null(cfg.audit_log);
+	ck_assert(metrics_allow_match(&cfg.metrics_allow, "127.0.0.1"));
+	ck_assert(metrics_allow_match(&cfg.metrics_allow, "::1"));
+	ck_assert(!metrics_allow_match(&cfg.metrics_allow, "10.0.0.1"));
+	ops_env = empty;
+	ck_assert_int_eq(config_parse_ops(&cfg, ops_get, err, 256), 0);
+	ck_assert_ptr_null(cfg.metrics_file);
+	ck_assert(metrics_allow_match(&cfg.metrics_allow, "::1"));
+	ops_env = all;
+	ck_assert_int_eq(config_parse_ops(&cfg, ops_get, err, 256), 0);
+	ck_assert_str_eq(cfg.metrics_file, "/run/mediagate/counters");
+	ck_assert_str_eq(cfg.audit_log, "/var/log/mediagate/audit.log");
+	ck_assert(metrics_allow_match(&cfg.metrics_allow, "10.0.0.1"));
+	ck_assert(!metrics_allow_match(&cfg.metrics_allow, "127.0.0.1"));
+	free(cfg.metrics_file);
+	free(cfg.audit_log);
+	ops_env = rel;
+	ck_assert_int_eq(config_parse_ops(&cfg, ops_get, err, 256), -1);
+	ck_assert_str_eq(err, "MEDIAGATE_AUDIT_LOG: 'audit.log' is not an "
+	    "absolute path");
+	ops_env = relm;
+	ck_assert_int_eq(config_parse_ops(&cfg, ops_get, err, 256), -1);
+	ck_assert_ptr_nonnull(strstr(err, "MEDIAGATE_METRICS_FILE"));
+	ops_env = badallow;
+	ck_assert_int_eq(config_parse_ops(&cfg, ops_get, err, 256), -1);
+	ck_assert_str_eq(err, "MEDIAGATE_METRICS_ALLOW: '10/8' is not an IP "
+	    "address");
+}
+END_TEST
+
 Suite *
 suite_metrics(void)
 {
@@ -323,6 +389,7 @@ suite_metrics(void)
 	tcase_add_test(tc, file_refuses_foreign);
 	tcase_add_test(tc, buckets);
 	tcase_add_test(tc, render_text);
+	tcase_add_test(tc, config_ops);
 	tcase_add_loop_test(tc, allow_parse, 0,
 	    sizeof(allow_specs) / sizeof(allow_specs[0]));
 	tcase_add_loop_test(tc, allow_match, 0,
