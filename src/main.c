@@ -223,9 +223,11 @@ serve(const struct config *cfg)
 		read_body(fr.in, &req, &bodybuf, &body);
 		app_handle(&app, &req, &body, time(NULL), &resp);
 		write_response(fr.out, &resp);
-		FCGX_Finish_r(&fr);
+		/* Counted before the answer is flushed, so that a client
+		 * that has its answer finds it counted by its next scrape. */
 		clock_gettime(CLOCK_MONOTONIC, &t1);
 		metrics_request(resp.op, resp.status, elapsed_ns(&t0, &t1));
+		FCGX_Finish_r(&fr);
 	}
 	metrics_detach();
 	audit_close();
