@@ -1130,7 +1130,7 @@ mg_lighttpd_run() {
 # 127.0.0.1:PORT for each PORT. The main configuration,
 # $MG_WORK/apache-NAME/httpd.conf, stands in for Debian's apache2.conf,
 # ports.conf and mods-enabled: it loads the modules mediagate's sites use
-# (mpm_event, authz_core, alias, headers, ssl, fcgid, xsendfile, proxy,
+# (mpm_event, authz_core, authz_host, alias, headers, ssl, fcgid, xsendfile, proxy,
 # proxy_fcgi, proxy_balancer, slotmem_shm, lbmethod_*), denies <Directory />
 # and defines the "combined" log format. Apache starts as root and serves
 # as MG_APACHE_USER (default www-data); pid file, error log, runtime files
@@ -1188,7 +1188,7 @@ CONF
 		for port in "$@"; do
 			echo "Listen 127.0.0.1:$port"
 		done
-		for mod in mpm_event authz_core alias headers socache_shmcb ssl fcgid \
+		for mod in mpm_event authz_core authz_host alias headers socache_shmcb ssl fcgid \
 			xsendfile proxy proxy_fcgi proxy_balancer slotmem_shm \
 			lbmethod_byrequests lbmethod_bybusyness; do
 			echo "LoadModule ${mod}_module $moddir/mod_$mod.so"
