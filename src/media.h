@@ -32,14 +32,15 @@ struct media_source {
 	enum mg_err	(*lookup)(void *ctx, const char *id, const char *tenant,
 			    struct media *m, char *errbuf, size_t errsz);
 	void		(*release)(void *ctx, struct media *m);
+	void		*ctx;
 	/*
 	 * Health check (§7.1): can the store answer a trivial query within
 	 * ms milliseconds, reconnecting as a lookup would?  MG_OK, or
-	 * MG_EUNAVAIL with errbuf saying why (for the log only).
+	 * MG_EUNAVAIL with errbuf saying why (for the log only).  NULL: the
+	 * store cannot be checked, /healthz answers 503.
 	 */
 	enum mg_err	(*ping)(void *ctx, long ms, char *errbuf,
 			    size_t errsz);
-	void		*ctx;
 };
 
 static inline enum mg_err

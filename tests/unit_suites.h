@@ -13,6 +13,7 @@ Suite	*suite_render(void);
 Suite	*suite_config(void);
 Suite	*suite_request(void);
 Suite	*suite_storage(void);
+Suite	*suite_app(void);
 Suite	*suite_metrics(void);
 Suite	*suite_audit(void);
 
