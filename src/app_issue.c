@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "app_int.h"
+#include "audit.h"
 #include "render.h"
 #include "sjson.h"
 
@@ -113,7 +114,7 @@ app_issue(struct app *app, const struct request *req, const struct body *body,
 	}
 	/* The issued token's jti, so that the auditor can join this line
 	 * with the download lines of the same token. */
-	{
+	if (audit_enabled()) {
 		char tenant[AUTH_TENANT_MAX + 1], jti[TOKEN_JTI_MAX + 1];
 		const char *why;
 

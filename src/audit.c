@@ -79,22 +79,22 @@ utf8_seq(const unsigned char *s, size_t n, size_t *bad)
 void
 audit_clean_utf8(struct buf *out, const char *s, size_t max_chars)
 {
-	const unsigned char *p = (const unsigned char *)s;
+	const unsigned char *p = (const unsigned char *)s, *run = p;
 	size_t n = strlen(s), chars, len, bad;
 
+	/* Valid runs are copied in one piece, not a character at a time. */
 	for (chars = 0; n > 0 && chars < max_chars; chars++) {
 		len = utf8_seq(p, n, &bad);
-		if (len > 0)
-			buf_append(out, p, len);
-		else {
+		if (len == 0) {
+			buf_append(out, run, (size_t)(p - run));
 			buf_append(out, replacement, 3);
 			len = bad;
+			run = p + len;
 		}
 		p += len;
 		n -= len;
 	}
-	if (out->ptr == NULL)
-		buf_puts(out, "");
+	buf_append(out, run, (size_t)(p - run));
 }
 
 void
@@ -132,16 +132,22 @@ gen_member(yajl_gen g, struct buf *tmp, const char *key, const char *v,
 enum mg_err
 audit_format(const struct audit_event *ev, struct buf *out)
 {
-	static struct buf tmp;	/* reused across lines */
+	/* Reused across lines: the generator (reset before each line, so
+	 * no allocation per line) and the scratch buffer for cleaning. */
+	static struct buf tmp;
+	static yajl_gen g;
 	const unsigned char *p;
 	char ts[40];
 	size_t len;
-	yajl_gen g;
 	bool ok;
 
-	if ((g = yajl_gen_alloc(NULL)) == NULL)
-		return MG_EINTERNAL;
-	yajl_gen_config(g, yajl_gen_validate_utf8, 1);
+	if (g == NULL) {
+		if ((g = yajl_gen_alloc(NULL)) == NULL)
+			return MG_EINTERNAL;
+		yajl_gen_config(g, yajl_gen_validate_utf8, 1);
+	}
+	yajl_gen_reset(g, NULL);
+	yajl_gen_clear(g);
 	audit_timestamp(&ev->ts, ts);
 	ok = yajl_gen_map_open(g) == yajl_gen_status_ok &&
 	    gen_member(g, &tmp, "ts", ts, sizeof(ts)) &&
@@ -162,7 +168,6 @@ audit_format(const struct audit_event *ev, struct buf *out)
 		buf_append(out, p, len);	/* p belongs to g */
 		buf_putc(out, '\n');
 	}
-	yajl_gen_free(g);
 	return ok ? MG_OK : MG_EINTERNAL;
 }
 
