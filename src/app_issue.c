@@ -3,7 +3,6 @@
 #include <string.h>
 
 #include "app_int.h"
-#include "audit.h"
 #include "render.h"
 #include "sjson.h"
 
@@ -36,6 +35,7 @@ app_issue(struct app *app, const struct request *req, const struct body *body,
 	struct media m;
 	char errbuf[512];
 	struct buf *url = &app->scratch;
+	char jti[TOKEN_JTI_MAX + 1];
 	size_t token_at;
 
 	if (fmt == MT_NONE) {
@@ -91,8 +91,8 @@ app_issue(struct app *app, const struct request *req, const struct body *body,
 	}
 	buf_printf(url, "%s/media/%s/download/", cfg->base_path, rt->id);
 	token_at = url->len;
-	f.err = token_mint(&app->tokens, rt->id, who.tenant, now, url,
-	    &f.cause);
+	f.err = token_mint_jti(&app->tokens, rt->id, who.tenant, now, url,
+	    jti, &f.cause);
 	if (f.err != MG_OK)
 		goto fail;
 
@@ -112,17 +112,10 @@ app_issue(struct app *app, const struct request *req, const struct body *body,
 			goto fail;
 		}
 	}
-	/* The issued token's jti, so that the auditor can join this line
-	 * with the download lines of the same token. */
-	if (audit_enabled()) {
-		char tenant[AUTH_TENANT_MAX + 1], jti[TOKEN_JTI_MAX + 1];
-		const char *why;
-
-		(void)token_check_jti(&app->tokens, url->ptr + token_at,
-		    rt->id, now, tenant, jti, &why);
-		app_audit(app, req, fmt, reqid, "issue", rt->id,
-		    who.tenant, who.has_sub ? who.sub : NULL, jti, resp);
-	}
+	/* With the issued token's jti, so that the auditor can join this
+	 * line with the download lines of the same token. */
+	app_audit(app, req, fmt, reqid, "issue", rt->id, who.tenant,
+	    who.has_sub ? who.sub : NULL, jti, resp);
 	return;
 fail:
 	app_fail(resp, req, fmt, reqid, &f);

@@ -34,6 +34,14 @@ enum mg_err
 token_mint(const struct token_ctx *ctx, const char *id, const char *tenant,
     time_t now, struct buf *out, const char **why)
 {
+	return token_mint_jti(ctx, id, tenant, now, out, NULL, why);
+}
+
+enum mg_err
+token_mint_jti(const struct token_ctx *ctx, const char *id,
+    const char *tenant, time_t now, struct buf *out, char *jti_out,
+    const char **why)
+{
 	unsigned char rnd[TOKEN_JTI_BYTES];
 	char jti[TOKEN_JTI_BYTES * 4 / 3 + 3];
 	jwt_t *jwt = NULL;
@@ -45,6 +53,8 @@ token_mint(const struct token_ctx *ctx, const char *id, const char *tenant,
 		return MG_EINTERNAL;
 	}
 	jws_b64_encode(rnd, sizeof(rnd), jti);
+	if (jti_out != NULL)
+		strcpy(jti_out, jti);	/* 22 characters <= TOKEN_JTI_MAX */
 
 	*why = "libjwt failed to build the token";
 	if (jwt_new(&jwt) != 0)

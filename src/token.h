@@ -39,6 +39,12 @@ enum mg_err token_mint(const struct token_ctx *ctx, const char *id,
 enum mg_err token_check(const struct token_ctx *ctx, const char *token,
     const char *id, time_t now, char *tenant, const char **why);
 
+/* token_mint(), and the new token's jti copied into jti (capacity
+ * TOKEN_JTI_MAX + 1), for the audit log. */
+enum mg_err token_mint_jti(const struct token_ctx *ctx, const char *id,
+    const char *tenant, time_t now, struct buf *out, char *jti,
+    const char **why);
+
 /*
  * token_check(), and when the signature verified (whatever the outcome
  * then), the token's jti copied into jti (capacity TOKEN_JTI_MAX + 1;

@@ -155,6 +155,17 @@ START_TEST(jti_reported)
 	ck_assert_int_eq(token_check_jti(&ctx, tok, "m1", NOW + 3600, tenant,
 	    jti, &why), MG_EEXPIRED);
 	ck_assert_uint_ge(strlen(jti), 22);
+	{
+		char minted[TOKEN_JTI_MAX + 1];
+		struct buf b = { 0 };
+
+		ck_assert_int_eq(token_mint_jti(&ctx, "m1", "acme", NOW, &b,
+		    minted, &why), MG_OK);
+		ck_assert_int_eq(token_check_jti(&ctx, b.ptr, "m1", NOW,
+		    tenant, jti, &why), MG_OK);
+		ck_assert_str_eq(minted, jti);
+		buf_free(&b);
+	}
 	tok[strlen(tok) - 2] ^= 1;	/* forged: no jti */
 	ck_assert_int_eq(token_check_jti(&ctx, tok, "m1", NOW, tenant, jti,
 	    &why), MG_EFORBIDDEN);
