@@ -17,7 +17,11 @@ main(void)
 	srunner_add_suite(sr, suite_config());
 	srunner_add_suite(sr, suite_request());
 	srunner_add_suite(sr, suite_storage());
-	srunner_add_suite(sr, suite_app());
+	srunner_add_suite(sr, suite_core());
+	srunner_add_suite(sr, suite_jws());
+	srunner_add_suite(sr, suite_mime());
+	srunner_add_suite(sr, suite_db());
+	srunner_add_suite(sr, suite_app_origin());
 	srunner_add_suite(sr, suite_metrics());
 	srunner_add_suite(sr, suite_audit());
 	srunner_run_all(sr, CK_NORMAL);
