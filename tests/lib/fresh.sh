@@ -6,9 +6,9 @@
 #   bash tests/lib/fresh.sh run         (as root; tests/run fresh does this)
 #
 # Builds a minimal Debian 12 root (debootstrap --variant=minbase with git,
-# ca-certificates and sudo, nothing else), clones the committed tree (HEAD)
-# into /root/mediagate there, and runs inside it, as printed in the
-# README's "The two commands":
+# ca-certificates and sudo, nothing else), clones the committed tree (HEAD,
+# or the commit MG_FRESH_REV names) into /root/mediagate there, and runs
+# inside it, as printed in the README's "The two commands":
 #
 #   1. tests/run deps build check
 #   2. deploy/demo, in the background, on a free port (MEDIAGATE_DEMO_PORT);
@@ -60,7 +60,8 @@ fresh_clone=/root/mediagate
 fresh_path=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 
 fresh_step=start
-fresh_t0=$SECONDS
+# The stage's start, which the namespace's shell inherits.
+export MG_FRESH_START=${MG_FRESH_START:-$(date +%s)}
 
 fresh_log() {
 	printf '\n==== fresh: %s\n' "$*"
@@ -73,7 +74,7 @@ fresh_say() {
 # fresh_begin STEP: name the step that runs now (for the failure message).
 fresh_begin() {
 	fresh_step=$1
-	fresh_log "$1 ($((SECONDS - fresh_t0)) s so far)"
+	fresh_log "$1 ($(($(date +%s) - MG_FRESH_START)) s so far)"
 }
 
 # fresh_fail HINT...: the step failed: say which, and what to do; exit 1.
@@ -211,7 +212,7 @@ fresh_cache_build() {
 }
 
 fresh_run() {
-	local mirror arch tarball root port sources rc=0 lockfd
+	local mirror arch tarball root port sources rc=0 lockfd rev
 	fresh_begin host
 	[[ $(id -u) -eq 0 ]] || fresh_fail "must run as root (debootstrap, chroot and mounts need it)"
 	local tool
@@ -221,9 +222,12 @@ fresh_run() {
 	done
 	git -C "$fresh_top" rev-parse --verify -q HEAD >/dev/null ||
 		fresh_fail "$fresh_top is not a git checkout with a commit: the stage tests the committed tree"
-	if [[ -n $(git -C "$fresh_top" status --porcelain --untracked-files=no) ]]; then
-		fresh_say "note: uncommitted changes are not tested; the fresh root gets HEAD ($(git -C "$fresh_top" log -1 --format=%h))"
+	rev=$(git -C "$fresh_top" rev-parse --verify -q "${MG_FRESH_REV:-HEAD}^{commit}") ||
+		fresh_fail "MG_FRESH_REV=${MG_FRESH_REV:-} is not a commit"
+	if [[ -z ${MG_FRESH_REV:-} && -n $(git -C "$fresh_top" status --porcelain --untracked-files=no) ]]; then
+		fresh_say "note: uncommitted changes are not tested; the fresh root gets HEAD"
 	fi
+	fresh_say "testing commit $(git -C "$fresh_top" log -1 --format='%h %s' "$rev")"
 	mirror=$(fresh_mirror)
 	[[ -n $mirror ]] ||
 		fresh_fail "no apt source for Debian $fresh_suite found in /etc/apt/sources.list(.d) — set MG_FRESH_MIRROR to a Debian mirror URL"
@@ -262,7 +266,11 @@ fresh_run() {
 	fi
 	fresh_say "apt sources of the root:"
 	sed 's/^/    /' "$root/etc/apt/sources.list"
-	git -C "$fresh_top" bundle create "$root/srv/mediagate.bundle" HEAD 2>&1 | tail -n 1
+	# What a clone URL would serve: a bare repository with the commit as
+	# its main branch (pushed there; this repository's refs stay as they are).
+	git init -q --bare "$root/srv/mediagate.git"
+	git -C "$fresh_top" push -q "$root/srv/mediagate.git" "$rev:refs/heads/main"
+	git -C "$root/srv/mediagate.git" symbolic-ref HEAD refs/heads/main
 	port=$(MG_WORK='' mg_free_port) || fresh_fail "no free TCP port for the demo"
 
 	fresh_step="inside the root"
@@ -276,7 +284,7 @@ fresh_run() {
 	if ((rc != 0)); then
 		exit "$rc"
 	fi
-	fresh_log "passed in $((SECONDS - fresh_t0)) s"
+	fresh_log "passed in $(($(date +%s) - MG_FRESH_START)) s"
 }
 
 fresh_pid=
@@ -302,10 +310,11 @@ fresh_cleanup() {
 # inside the namespace (PID 1 there)
 
 # in_root CMD...: CMD in the root, as root, with the environment of a fresh
-# login and nothing of ours.
+# login and nothing of ours; SIGINT as on a terminal (not ignored, which it
+# is when an ancestor ran us in the background without job control).
 in_root() {
-	chroot "$root" /usr/bin/env -i HOME=/root USER=root LOGNAME=root SHELL=/bin/bash \
-		PATH="$fresh_path" TERM=dumb "$@"
+	chroot "$root" /usr/bin/env --default-signal=INT -i HOME=/root USER=root \
+		LOGNAME=root SHELL=/bin/bash PATH="$fresh_path" TERM=dumb "$@"
 }
 
 # root_procs: the live processes whose root directory is the fresh root,
@@ -319,8 +328,9 @@ root_procs() {
 		stat=$(cat "$d/stat" 2>/dev/null) || continue
 		stat=${stat##*) }
 		[[ ${stat:0:1} != Z ]] || continue
-		printf '%s %s\n' "$pid" "$(tr '\0' ' ' <"$d/cmdline" 2>/dev/null)"
+		printf '%s %s\n' "$pid" "$(tr '\0' ' ' <"$d/cmdline" 2>/dev/null || true)"
 	done
+	return 0
 }
 
 # check_no_leftovers WHAT: fail, after killing them, if processes started in
@@ -397,14 +407,15 @@ fresh_inner() {
 	mount --bind "$archives" "$root/var/cache/apt/archives"
 
 	fresh_begin "git clone the committed tree into $fresh_clone"
-	in_root git -c advice.detachedHead=false clone -q /srv/mediagate.bundle "$fresh_clone" ||
+	in_root git clone -q /srv/mediagate.git "$fresh_clone" ||
 		fresh_fail "git clone failed"
 	in_root git -C "$fresh_clone" log -1 --format='%h %s'
 
 	fresh_begin "README: the two commands"
 	# The commands of the README's "The two commands", as printed: the
 	# lines of its sh blocks.
-	out=$(awk '/^## / { on = ($0 == "## The two commands") } on && /^```/ { code = !code; next } on && code' \
+	out=$(awk '/^## / { on = ($0 == "## The two commands") }
+		on && /^```/ { code = !code && $0 == "```sh"; next } on && code' \
 		"$root$fresh_clone/README.md")
 	printf '%s\n' "$out" | sed 's/^/    /'
 	for m in deploy/demo tests/run; do
@@ -414,16 +425,27 @@ fresh_inner() {
 	fresh_begin "tests/run deps build check"
 	in_root bash -c "cd $fresh_clone && timeout --kill-after=30 ${MG_FRESH_TEST_TIMEOUT:-3600} tests/run deps build check" ||
 		fresh_fail "tests/run deps build check exited with status $? (its output is above; the line 'tests/run: stage ... failed' names the stage)"
+	# A test that skips because something is not installed is a package
+	# missing from tests/run's list.
+	out=$(grep -rl --include='*.trs' '^:test-result: SKIP' "$root$fresh_clone" || true)
+	if [[ -n $out ]]; then
+		for f in $out; do
+			echo "    SKIP ${f#"$root$fresh_clone/"}: $(grep -h 'SKIP' "${f%.trs}.log" | tail -n 1 || true)"
+		done >&2
+		fresh_fail "tests were skipped in the fresh root (above): a package is missing from tests/run's packages list"
+	fi
 	check_no_leftovers "tests/run"
 
 	fresh_begin "deploy/demo (MEDIAGATE_DEMO_PORT=$port), in the background"
 	out=$dir/demo.out
-	# Job control: the demo gets a process group of its own that does not
-	# ignore SIGINT, as on a terminal.
-	set -m
+	# Job control: the demo gets a process group of its own, as on a
+	# terminal.
+	# Without -E the job does not inherit the ERR trap: its status is
+	# checked below.
+	set -m +E
 	in_root MEDIAGATE_DEMO_PORT="$port" bash -c "cd $fresh_clone && exec deploy/demo" >"$out" 2>&1 &
 	demo_pid=$!
-	set +m
+	set +m -E
 	for ((i = 0; ; i++)); do
 		grep -q '^Press Ctrl-C to stop' "$out" && break
 		if ! kill -0 "$demo_pid" 2>/dev/null || ((i > 6000)); then
@@ -445,7 +467,7 @@ fresh_inner() {
 	in_root bash -c "cd /root/try && ${cmds[0]}" >"$dir/json.out" 2>"$dir/json.err" ||
 		{ cat "$dir/json.err" >&2; fresh_fail "curl failed"; }
 	http_check "$dir/json.out" 201 application/json
-	url=$(tr -d '\r' <"$dir/json.out" | sed -n 's/.*"url":"\([^"]*\)".*/\1/p' | head -n 1)
+	url=$(tr -d '\r' <"$dir/json.out" | sed -n 's/.*"url":"\([^"]*\)".*/\1/p' | head -n 1 || true)
 	[[ $url == http://127.0.0.1:$port/* ]] || fresh_fail "the JSON answer has no usable \"url\": '$url'"
 
 	fresh_say "2. ${cmds[1]}"
@@ -494,6 +516,7 @@ fresh_inner() {
 	tail -n 5 "$out" | sed 's/^/    /'
 	((demo_rc == 130)) || fresh_fail "deploy/demo exited with status $demo_rc after SIGINT, expected 130"
 	[[ ! -e $root$work ]] || fresh_fail "deploy/demo left its directory $work"
+	fresh_say "deploy/demo exited with status 130 and removed $work"
 	check_no_leftovers "deploy/demo"
 	fresh_log "inside the root: all steps passed"
 }
