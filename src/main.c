@@ -136,6 +136,7 @@ static int
 serve(const struct config *cfg)
 {
 	struct db *db;
+	struct media_source media;
 	struct app app;
 	struct request req;
 	struct response resp = { 0 };
@@ -161,7 +162,8 @@ serve(const struct config *cfg)
 	 * that is down is not fatal: requests get 503 until it is back. */
 	if (db_connect(db, err, sizeof(err)) != MG_OK)
 		log_msg("database not reachable yet: %s", err);
-	app_init(&app, cfg, db);
+	db_media_source(db, &media);
+	app_init(&app, cfg, &media);
 
 	while (!stopping && FCGX_Accept_r(&fr) >= 0) {
 		request_parse(&req, fr.envp);
