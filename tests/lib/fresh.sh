@@ -10,14 +10,19 @@
 # or the commit MG_FRESH_REV names) into /root/mediagate there, and runs
 # inside it, as printed in the README's "The two commands":
 #
-#   1. tests/run deps build check
-#   2. deploy/demo, in the background, on a free port (MEDIAGATE_DEMO_PORT);
+#   1. deploy/demo, in the background, on a free port (MEDIAGATE_DEMO_PORT);
 #      then each curl command it prints, as printed (the download's '<url>'
 #      replaced by the "url" of the JSON answer), checking the answers: 201
 #      with JSON, 201 with HTML, the stored file's bytes, 404 for the other
 #      tenant's media; then SIGINT to the demo's process group, as Ctrl-C
 #      on a terminal sends it, and the demo must exit, remove its directory
-#      and leave no process behind.
+#      and leave no process behind;
+#   2. tests/run deps build check, where no test may be skipped (a test
+#      skips when something it needs is not installed).
+#
+# The demo goes first, as in the README, so that it has only what its own
+# list installs; every package on that list must be on tests/run's too, so
+# that the demo's installation cannot hide a gap in tests/run's.
 #
 # Every package the tests and the demo need must therefore be in their own
 # install lists: nothing else is on the root but what minbase has.
@@ -65,6 +70,12 @@ export MG_FRESH_START=${MG_FRESH_START:-$(date +%s)}
 
 fresh_log() {
 	printf '\n==== fresh: %s\n' "$*"
+}
+
+# fresh_git ARGS...: git on this tree, also when it belongs to the user
+# who ran us with sudo.
+fresh_git() {
+	git -c safe.directory="$fresh_top" -C "$fresh_top" "$@"
 }
 
 fresh_say() {
@@ -214,20 +225,26 @@ fresh_cache_build() {
 fresh_run() {
 	local mirror arch tarball root port sources rc=0 lockfd rev
 	fresh_begin host
-	[[ $(id -u) -eq 0 ]] || fresh_fail "must run as root (debootstrap, chroot and mounts need it)"
+	if [[ $(id -u) -ne 0 ]]; then
+		command -v sudo >/dev/null 2>&1 ||
+			fresh_fail "must run as root (debootstrap, chroot and mounts need it), or as a user with sudo"
+		fresh_say "not root: running the stage with sudo"
+		exec sudo --preserve-env=MG_FRESH_REV,MG_FRESH_CACHE,MG_FRESH_TMP,MG_FRESH_MIRROR,MG_FRESH_TEST_TIMEOUT,MG_FRESH_START,MG_KEEP_WORK \
+			-- bash "$fresh_self" run
+	fi
 	local tool
 	for tool in debootstrap unshare chroot findmnt flock tar git; do
 		command -v "$tool" >/dev/null 2>&1 ||
 			fresh_fail "$tool is not installed — run tests/run deps first (it installs debootstrap), or apt-get install debootstrap util-linux tar git"
 	done
-	git -C "$fresh_top" rev-parse --verify -q HEAD >/dev/null ||
+	fresh_git rev-parse --verify -q HEAD >/dev/null ||
 		fresh_fail "$fresh_top is not a git checkout with a commit: the stage tests the committed tree"
-	rev=$(git -C "$fresh_top" rev-parse --verify -q "${MG_FRESH_REV:-HEAD}^{commit}") ||
+	rev=$(fresh_git rev-parse --verify -q "${MG_FRESH_REV:-HEAD}^{commit}") ||
 		fresh_fail "MG_FRESH_REV=${MG_FRESH_REV:-} is not a commit"
-	if [[ -z ${MG_FRESH_REV:-} && -n $(git -C "$fresh_top" status --porcelain --untracked-files=no) ]]; then
+	if [[ -z ${MG_FRESH_REV:-} && -n $(fresh_git status --porcelain --untracked-files=no) ]]; then
 		fresh_say "note: uncommitted changes are not tested; the fresh root gets HEAD"
 	fi
-	fresh_say "testing commit $(git -C "$fresh_top" log -1 --format='%h %s' "$rev")"
+	fresh_say "testing commit $(fresh_git log -1 --format='%h %s' "$rev")"
 	mirror=$(fresh_mirror)
 	[[ -n $mirror ]] ||
 		fresh_fail "no apt source for Debian $fresh_suite found in /etc/apt/sources.list(.d) — set MG_FRESH_MIRROR to a Debian mirror URL"
@@ -269,7 +286,7 @@ fresh_run() {
 	# What a clone URL would serve: a bare repository with the commit as
 	# its main branch (pushed there; this repository's refs stay as they are).
 	git init -q --bare "$root/srv/mediagate.git"
-	git -C "$fresh_top" push -q "$root/srv/mediagate.git" "$rev:refs/heads/main"
+	fresh_git push -q "$root/srv/mediagate.git" "$rev:refs/heads/main"
 	git -C "$root/srv/mediagate.git" symbolic-ref HEAD refs/heads/main
 	port=$(MG_WORK='' mg_free_port) || fresh_fail "no free TCP port for the demo"
 
@@ -371,6 +388,13 @@ inner_cleanup() {
 	exit "$rc"
 }
 
+# package_list FILE: the words of the packages=( ... ) array in FILE, one a
+# line, comments left out.
+package_list() {
+	awk '/^packages=\($/ { on = 1; next } on && /^\)/ { exit }
+		on { sub(/#.*/, ""); for (i = 1; i <= NF; i++) print $i }' "$1"
+}
+
 # http_check FILE STATUS TYPE: the curl -i answer in FILE has status STATUS
 # and a Content-Type starting with TYPE (the last response, after any 100).
 http_check() {
@@ -422,19 +446,21 @@ fresh_inner() {
 		grep -qxF "$m" <<<"$out" || fresh_fail "README.md's \"The two commands\" no longer prints \`$m\`: update this stage and the README together"
 	done
 
-	fresh_begin "tests/run deps build check"
-	in_root bash -c "cd $fresh_clone && timeout --kill-after=30 ${MG_FRESH_TEST_TIMEOUT:-3600} tests/run deps build check" ||
-		fresh_fail "tests/run deps build check exited with status $? (its output is above; the line 'tests/run: stage ... failed' names the stage)"
-	# A test that skips because something is not installed is a package
-	# missing from tests/run's list.
-	out=$(grep -rl --include='*.trs' '^:test-result: SKIP' "$root$fresh_clone" || true)
-	if [[ -n $out ]]; then
-		for f in $out; do
-			echo "    SKIP ${f#"$root$fresh_clone/"}: $(grep -h 'SKIP' "${f%.trs}.log" | tail -n 1 || true)"
-		done >&2
-		fresh_fail "tests were skipped in the fresh root (above): a package is missing from tests/run's packages list"
-	fi
-	check_no_leftovers "tests/run"
+	fresh_begin "the install lists"
+	# The demo runs first, as the README lists it, and installs its own
+	# packages; tests/run then installs the rest. A package the demo
+	# installs that tests/run's list lacks would go unnoticed: refuse it.
+	local -a demo_pkgs=() test_pkgs=()
+	mapfile -t demo_pkgs < <(package_list "$root$fresh_clone/deploy/demo")
+	mapfile -t test_pkgs < <(package_list "$root$fresh_clone/tests/run")
+	((${#demo_pkgs[@]} && ${#test_pkgs[@]})) ||
+		fresh_fail "no packages=( ... ) list found in deploy/demo or tests/run"
+	fresh_say "deploy/demo installs: ${demo_pkgs[*]}"
+	fresh_say "tests/run installs: ${test_pkgs[*]}"
+	for m in "${demo_pkgs[@]}"; do
+		[[ " ${test_pkgs[*]} " == *" $m "* ]] ||
+			fresh_fail "deploy/demo installs $m but tests/run's packages list lacks it: add it there"
+	done
 
 	fresh_begin "deploy/demo (MEDIAGATE_DEMO_PORT=$port), in the background"
 	out=$dir/demo.out
@@ -518,6 +544,20 @@ fresh_inner() {
 	[[ ! -e $root$work ]] || fresh_fail "deploy/demo left its directory $work"
 	fresh_say "deploy/demo exited with status 130 and removed $work"
 	check_no_leftovers "deploy/demo"
+
+	fresh_begin "tests/run deps build check"
+	in_root bash -c "cd $fresh_clone && timeout --kill-after=30 ${MG_FRESH_TEST_TIMEOUT:-3600} tests/run deps build check" ||
+		fresh_fail "tests/run deps build check exited with status $? (its output is above; the line 'tests/run: stage ... failed' names the stage)"
+	# A test that skips because something is not installed is a package
+	# missing from tests/run's list.
+	out=$(grep -rl --include='*.trs' '^:test-result: SKIP' "$root$fresh_clone" || true)
+	if [[ -n $out ]]; then
+		for f in $out; do
+			echo "    SKIP ${f#"$root$fresh_clone/"}: $(grep -h 'SKIP' "${f%.trs}.log" | tail -n 1 || true)"
+		done >&2
+		fresh_fail "tests were skipped in the fresh root (above): a package is missing from tests/run's packages list"
+	fi
+	check_no_leftovers "tests/run"
 	fresh_log "inside the root: all steps passed"
 }
 
