@@ -471,16 +471,23 @@ fresh_inner() {
 	set -m +E
 	in_root MEDIAGATE_DEMO_PORT="$port" bash -c "cd $fresh_clone && exec deploy/demo" >"$out" 2>&1 &
 	demo_pid=$!
-	set +m -E
+	set +m
+	# Its output as it comes, indented.
+	tail -n +1 -f "$out" > >(sed -u 's/^/    /') &
+	local follow=$!
+	set -E
 	for ((i = 0; ; i++)); do
 		grep -q '^Press Ctrl-C to stop' "$out" && break
 		if ! kill -0 "$demo_pid" 2>/dev/null || ((i > 6000)); then
-			sed 's/^/    /' "$out" >&2
+			sleep 0.5
+			kill "$follow" 2>/dev/null || true
 			fresh_fail "deploy/demo did not get to 'Press Ctrl-C to stop' (its output is above)"
 		fi
 		sleep 0.2
 	done
-	sed 's/^/    /' "$out"
+	sleep 0.5
+	kill "$follow" 2>/dev/null || true
+	wait "$follow" 2>/dev/null || true
 	work=$(sed -n 's/^demo: working in //p' "$out")
 	[[ -n $work && -d $root$work ]] || fresh_fail "deploy/demo did not say where it works ('demo: working in DIR')"
 
