@@ -449,6 +449,10 @@ main() {
 		[[ -f /usr/lib/apache2/modules/mod_$mod.so ]] ||
 			skip "Apache module mod_$mod is not installed (tests/run installs it)"
 	done
+	# lighttpd's TLS module is a package of its own on Debian 12: without
+	# it deploy/lighttpd/mediagate.conf does not load.
+	[[ -f /usr/lib/lighttpd/mod_openssl.so ]] ||
+		hard_error "lighttpd's mod_openssl is not installed: apt-get install lighttpd-mod-openssl (tests/run installs it)"
 	need_tools spawn-fcgi multiwatch curl openssl pgrep
 	_mg_is_root || hard_error "must run as root (Apache and lighttpd switch to $web_user)"
 	id -u "$web_user" >/dev/null 2>&1 || hard_error "no user $web_user"
