@@ -32,7 +32,7 @@ app_init(struct app *app, const struct config *cfg, struct db *db)
 	app->policy.tenant_claim = cfg->tenant_claim;
 	app->policy.permission = PERMISSION;
 	app->policy.leeway = cfg->jwt_leeway;
-	app->tokens.key = cfg->token_key;
+	app->tokens.keys = cfg->token_keys;
 	app->tokens.ttl = cfg->token_ttl;
 	app->tokens.tenant_on = cfg->tenant_claim != NULL;
 }
@@ -171,7 +171,7 @@ issue(struct app *app, const struct request *req, const struct body *body,
 		f.why = "The Content-Length header is malformed.";
 		goto fail;
 	}
-	f.err = auth_bearer(&cfg->bearer_key, &app->policy,
+	f.err = auth_bearer(cfg->bearer_keys, &app->policy,
 	    req->authorization, now, &who, &f.why);
 	if (f.err != MG_OK)
 		goto fail;
@@ -321,6 +321,9 @@ app_handle(struct app *app, const struct request *req,
 	buf_reset(&resp->body);
 	resp->status = 500;
 	resp->no_body = false;
+	/* A reload (keys.c) may have replaced the keyring since the last
+	 * request. */
+	app->tokens.keys = app->cfg->token_keys;
 
 	log_request_id(req->request_id, reqid, sizeof(reqid));
 	/* Errors follow the client's preference too; with none of ours

@@ -22,7 +22,9 @@
 #define APP_BODY_MAX	(64 * 1024)	/* request bodies above: 413 */
 
 struct app {
-	const struct config	*cfg;	/* read-only after start */
+	const struct config	*cfg;	/* read-only while a request is
+					   handled; key sets are swapped
+					   between requests (keys.c) */
 	struct db		*db;	/* the process's connection */
 	struct auth_policy	 policy;
 	struct token_ctx	 tokens;

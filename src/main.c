@@ -18,9 +18,11 @@
 #include "app.h"
 #include "config.h"
 #include "db.h"
+#include "keys.h"
 #include "log.h"
 
 static volatile sig_atomic_t stopping;
+static volatile sig_atomic_t reload_asked;
 
 /*
  * SIGTERM (systemd, spawn-fcgi supervisors) and SIGUSR1 (mod_fcgid,
@@ -36,6 +38,23 @@ on_stop(int sig)
 	FCGX_ShutdownPending();
 }
 
+/*
+ * SIGHUP and SIGUSR2 (the one signal multiwatch forwards) re-read the key
+ * files (contract §3.1); their default action would kill the process.  The
+ * handler only sets a flag and the loop reloads before the next request,
+ * so no request is ever answered with the old keys after the signal.
+ * SA_RESTART: an idle process stays in accept(2) and reloads when its next
+ * request arrives, and, more to the point, a read(2) of a request in
+ * progress is restarted instead of failing with EINTR, which libfcgi would
+ * turn into a broken request.
+ */
+static void
+on_reload(int sig)
+{
+	(void)sig;
+	reload_asked = 1;
+}
+
 static int
 install_signals(void)
 {
@@ -47,6 +66,11 @@ install_signals(void)
 	if (sigaction(SIGTERM, &sa, NULL) != 0 ||
 	    sigaction(SIGUSR1, &sa, NULL) != 0 ||
 	    sigaction(SIGINT, &sa, NULL) != 0)
+		return -1;
+	sa.sa_handler = on_reload;
+	sa.sa_flags = SA_RESTART;
+	if (sigaction(SIGHUP, &sa, NULL) != 0 ||
+	    sigaction(SIGUSR2, &sa, NULL) != 0)
 		return -1;
 	/* A client that goes away mid-response must not kill us. */
 	sa.sa_handler = SIG_IGN;
@@ -124,17 +148,31 @@ check_config(const struct config *cfg)
 	if (db_connect(db, err, sizeof(err)) != MG_OK) {
 		fprintf(stderr, "mediagate: MEDIAGATE_DB: %s\n", err);
 		rc = 1;
-	} else
-		printf("mediagate: configuration OK (%s bearer key, database "
+	} else {
+		keys_report(cfg, stdout);
+		printf("mediagate: configuration OK (%s bearer key%s, database "
 		    "reachable, downloads %s)\n", jws_alg_name(cfg->jwt_alg),
+		    cfg->jwt_jwks_file != NULL ? " set" : "",
 		    cfg->storage_root ? "on" : "off");
+	}
 	db_free(db);
 	return rc;
 }
 
-static int
-serve(const struct config *cfg)
+/* Reload the keys if asked to by a signal or if a key file changed. */
+static void
+maybe_reload(struct config *cfg, struct keys_watch *watch)
 {
+	bool force = reload_asked != 0;
+
+	reload_asked = 0;
+	(void)keys_poll(cfg, watch, force);
+}
+
+static int
+serve(struct config *cfg)
+{
+	struct keys_watch watch = { { 0, 0 } };
 	struct db *db;
 	struct app app;
 	struct request req;
@@ -163,7 +201,9 @@ serve(const struct config *cfg)
 		log_msg("database not reachable yet: %s", err);
 	app_init(&app, cfg, db);
 
+	keys_poll(cfg, &watch, false);	/* start the once-a-second clock */
 	while (!stopping && FCGX_Accept_r(&fr) >= 0) {
+		maybe_reload(cfg, &watch);
 		request_parse(&req, fr.envp);
 		read_body(fr.in, &req, &bodybuf, &body);
 		app_handle(&app, &req, &body, time(NULL), &resp);

@@ -36,6 +36,7 @@ token_mint(const struct token_ctx *ctx, const char *id, const char *tenant,
 {
 	unsigned char rnd[TOKEN_JTI_BYTES];
 	char jti[TOKEN_JTI_BYTES * 4 / 3 + 3];
+	const struct jwks_entry *signer = jwks_signer(ctx->keys);
 	jwt_t *jwt = NULL;
 	char *s = NULL;
 	enum mg_err err = MG_EINTERNAL;
@@ -54,8 +55,10 @@ token_mint(const struct token_ctx *ctx, const char *id, const char *tenant,
 	    jwt_add_grant_int(jwt, "iat", (long)now) != 0 ||
 	    jwt_add_grant_int(jwt, "exp", (long)now + ctx->ttl) != 0 ||
 	    jwt_add_grant(jwt, "jti", jti) != 0 ||
-	    jwt_set_alg(jwt, JWT_ALG_HS256, ctx->key.bytes,
-	    (int)ctx->key.len) != 0 ||
+	    (signer->kid != NULL &&
+	    jwt_add_header(jwt, "kid", signer->kid) != 0) ||
+	    jwt_set_alg(jwt, JWT_ALG_HS256, signer->key.bytes,
+	    (int)signer->key.len) != 0 ||
 	    (s = jwt_encode_str(jwt)) == NULL)
 		goto done;
 	buf_puts(out, s);
@@ -109,7 +112,7 @@ token_check(const struct token_ctx *ctx, const char *token, const char *id,
 	enum mg_err err;
 
 	*tenant = '\0';
-	if (jws_verify(&ctx->key, token, strlen(token), &claims) != JWS_OK) {
+	if (jwks_verify(ctx->keys, token, strlen(token), &claims) != JWS_OK) {
 		*why = "The download token is malformed or forged.";
 		return MG_EFORBIDDEN;
 	}

@@ -198,13 +198,17 @@ header_of(const char *token)
 static enum mg_err
 bearer_with(const struct testkey *verify, const char *token)
 {
-	struct jws_key key = tk_verify_key(verify);
 	struct principal who;
+	struct jwks *keys;
 	const char *why;
-	char *h = header_of(token);
+	char *h = header_of(token), err_line[256];
 	enum mg_err err;
 
-	err = auth_bearer(&key, &plain, h, NOW, &who, &why);
+	ck_assert_msg(jwks_single(verify->alg, (const unsigned char *)verify->pub,
+	    verify->pub_len, &keys, err_line, sizeof(err_line)) == 0, "%s",
+	    err_line);
+	err = auth_bearer(keys, &plain, h, NOW, &who, &why);
+	jwks_free(keys);
 	free(h);
 	return err;
 }

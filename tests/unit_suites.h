@@ -13,5 +13,7 @@ Suite	*suite_render(void);
 Suite	*suite_config(void);
 Suite	*suite_request(void);
 Suite	*suite_storage(void);
+Suite	*suite_jwks(void);
+Suite	*suite_keys(void);
 
 #endif
