@@ -1,9 +1,13 @@
 /*
- * app.h — the two operations, from a parsed request to a response.
+ * app.h — the request core: from a parsed request to a response.
  *
  * The FastCGI shell (main.c) reads the request and writes the response;
- * everything between, including the single place where an enum mg_err
- * becomes a status line and a problem body, is here.
+ * everything between is here and in app_*.c: routing and method checks
+ * (app.c), the two operations (app_issue.c, app_download.c) and the single
+ * place where an enum mg_err becomes a status line and a problem body
+ * (app_fail.c).  The core is pure: it reads media through a
+ * struct media_source (db.c supplies PostgreSQL's, tests a table) and
+ * links neither libpq nor libfcgi.
  */
 #ifndef MG_APP_H
 #define MG_APP_H
@@ -15,7 +19,7 @@
 #include "auth.h"
 #include "buf.h"
 #include "config.h"
-#include "db.h"
+#include "media.h"
 #include "request.h"
 #include "token.h"
 
@@ -25,7 +29,7 @@ struct app {
 	const struct config	*cfg;	/* read-only while a request is
 					   handled; key sets are swapped
 					   between requests (keys.c) */
-	struct db		*db;	/* the process's connection */
+	struct media_source	 media;	/* where rows come from (borrowed) */
 	struct auth_policy	 policy;
 	struct token_ctx	 tokens;
 	struct buf		 scratch; /* reused across requests */
@@ -45,7 +49,9 @@ struct body {
 	bool		 too_large;	/* more than APP_BODY_MAX was sent */
 };
 
-void app_init(struct app *app, const struct config *cfg, struct db *db);
+/* cfg and media's context are borrowed and must outlive app. */
+void app_init(struct app *app, const struct config *cfg,
+    const struct media_source *media);
 void app_free(struct app *app);
 
 /* Reset resp (keeping its buffers) and fill it for req. */

@@ -232,7 +232,7 @@ db_media_lookup(struct db *db, const char *id, const char *tenant,
 		PQclear(res);
 		return MG_ENOTFOUND;
 	}
-	m->res = res;
+	m->priv = res;
 	m->mime_type = PQgetisnull(res, 0, 0) ? NULL : PQgetvalue(res, 0, 0);
 	m->file_name = PQgetvalue(res, 0, 1);
 	m->storage_file_name = PQgetisnull(res, 0, 2) ? NULL :
@@ -243,8 +243,30 @@ db_media_lookup(struct db *db, const char *id, const char *tenant,
 void
 db_media_free(struct media *m)
 {
-	PQclear(m->res);
+	PQclear(m->priv);
 	memset(m, 0, sizeof(*m));
+}
+
+static enum mg_err
+source_lookup(void *ctx, const char *id, const char *tenant, struct media *m,
+    char *errbuf, size_t errsz)
+{
+	return db_media_lookup(ctx, id, tenant, m, errbuf, errsz);
+}
+
+static void
+source_release(void *ctx, struct media *m)
+{
+	(void)ctx;
+	db_media_free(m);
+}
+
+void
+db_media_source(struct db *db, struct media_source *out)
+{
+	out->lookup = source_lookup;
+	out->release = source_release;
+	out->ctx = db;
 }
 
 void

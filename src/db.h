@@ -13,16 +13,9 @@
 #include <stddef.h>
 
 #include "err.h"
+#include "media.h"
 
 struct db;
-
-/* One media row as the responder needs it. */
-struct media {
-	char	*mime_type;		/* NULL: application/octet-stream */
-	char	*file_name;		/* original name, any UTF-8 */
-	char	*storage_file_name;	/* NULL: not uploaded yet */
-	void	*res;			/* the PGresult the strings live in */
-};
 
 /* Create the handle; conninfo is kept (a copy).  Does not connect. */
 struct db *db_new(const char *conninfo);
@@ -40,7 +33,12 @@ enum mg_err db_connect(struct db *db, char *errbuf, size_t errsz);
 enum mg_err db_media_lookup(struct db *db, const char *id, const char *tenant,
     struct media *m, char *errbuf, size_t errsz);
 
+/* Release what db_media_lookup() filled in (the PGresult in m->priv). */
 void db_media_free(struct media *m);
+
+/* The media_source of the request core, backed by db (borrowed). */
+void db_media_source(struct db *db, struct media_source *out);
+
 void db_free(struct db *db);
 
 #endif

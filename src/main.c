@@ -174,6 +174,7 @@ serve(struct config *cfg)
 {
 	struct keys_watch watch = { { 0, 0 } };
 	struct db *db;
+	struct media_source media;
 	struct app app;
 	struct request req;
 	struct response resp = { 0 };
@@ -199,7 +200,8 @@ serve(struct config *cfg)
 	 * that is down is not fatal: requests get 503 until it is back. */
 	if (db_connect(db, err, sizeof(err)) != MG_OK)
 		log_msg("database not reachable yet: %s", err);
-	app_init(&app, cfg, db);
+	db_media_source(db, &media);
+	app_init(&app, cfg, &media);
 
 	keys_poll(cfg, &watch, false);	/* start the once-a-second clock */
 	while (!stopping && FCGX_Accept_r(&fr) >= 0) {

@@ -1,0 +1,80 @@
+/* app_download.c — GET|HEAD /media/{id}/download/{token}: token, lookup,
+ * the sendfile header. */
+#include <string.h>
+
+#include "app_int.h"
+#include "render.h"
+#include "storage.h"
+
+/* A stored MIME type becomes Content-Type only if it looks like one. */
+static const char *
+content_type(const char *mime)
+{
+	if (mime == NULL || *mime == '\0' || strlen(mime) > 255 ||
+	    strchr(mime, '/') == NULL ||
+	    strspn(mime, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "0123456789!#$&^_.+-/;= \"") != strlen(mime))
+		return "application/octet-stream";
+	return mime;
+}
+
+void
+app_download(struct app *app, const struct request *req,
+    const struct route *rt, enum media_type fmt, time_t now,
+    const char *reqid, struct response *resp)
+{
+	const struct config *cfg = app->cfg;
+	struct failure f = { 0 };
+	char tenant[AUTH_TENANT_MAX + 1], errbuf[512];
+	struct buf *path = &app->scratch;
+	struct media m;
+	int url_decoding;
+
+	f.err = token_check(&app->tokens, rt->token, rt->id, now, tenant,
+	    &f.why);
+	if (f.err != MG_OK)
+		goto fail;
+	f.err = media_lookup(&app->media, rt->id,
+	    cfg->tenant_claim != NULL ? tenant : NULL, &m, errbuf,
+	    sizeof(errbuf));
+	if (f.err != MG_OK) {
+		f.why = "No such media.";
+		f.cause = f.err == MG_ENOTFOUND ? NULL : errbuf;
+		goto fail;
+	}
+	if (m.storage_file_name == NULL) {
+		media_release(&app->media, &m);
+		f.err = MG_ENOFILE;
+		f.why = "The media has no stored file yet.";
+		goto fail;
+	}
+	/* lighttpd decodes %XX in X-Sendfile and X-LIGHTTPD-send-file;
+	 * Apache mod_xsendfile takes the path as it is.  SERVER_SOFTWARE is
+	 * set by the web server, not the client. */
+	url_decoding = cfg->sendfile == SENDFILE_X_LIGHTTPD ||
+	    (req->server_software != NULL &&
+	    strncmp(req->server_software, "lighttpd", 8) == 0);
+	buf_reset(path);
+	f.err = storage_resolve(cfg->storage_root, cfg->sendfile, url_decoding,
+	    m.storage_file_name, path, &f.cause);
+	if (f.err != MG_OK) {
+		media_release(&app->media, &m);
+		f.why = f.err == MG_ENOTFOUND ? "The stored file is missing." :
+		    NULL;
+		goto fail;
+	}
+
+	resp->status = 200;
+	app_header(resp, config_sendfile_header(cfg->sendfile), path->ptr);
+	app_header(resp, "Content-Type", content_type(m.mime_type));
+	buf_puts(&resp->head, "Content-Disposition: ");
+	render_content_disposition(&resp->head, m.file_name);
+	buf_puts(&resp->head, "\r\n");
+	app_header(resp, "Cache-Control", "private, no-store");
+	app_header(resp, "X-Content-Type-Options", "nosniff");
+	resp->no_body = true;
+	media_release(&app->media, &m);
+	return;
+fail:
+	app_fail(resp, req, fmt, reqid, &f);
+}

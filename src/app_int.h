@@ -1,0 +1,50 @@
+/*
+ * app_int.h — what the files of the request core share: the failure that
+ * travels to app_fail(), the one place an outcome becomes a response, and
+ * the operations app_handle() dispatches to.  Not for use outside app*.c.
+ */
+#ifndef MG_APP_INT_H
+#define MG_APP_INT_H
+
+#include <time.h>
+
+#include "app.h"
+#include "negotiate.h"
+#include "route.h"
+
+#define APP_PERMISSION	"media:read"
+#define APP_RETRY_AFTER	"2"	/* seconds; connect_timeout is 2 s too */
+
+/*
+ * What a failed request carries to app_fail().  why is shown to the
+ * client and must never hold a key, a token or a database message; cause
+ * goes to the log only (NULL: the log says why).
+ */
+struct failure {
+	enum mg_err	 err;
+	const char	*why;		/* client-safe detail */
+	const char	*cause;		/* log-only detail, or NULL */
+	const char	*allow;		/* Allow for 405 */
+};
+
+/* Append "name: value\r\n" to the response's header block. */
+void app_header(struct response *resp, const char *name, const char *value);
+
+/*
+ * Replace whatever resp holds with the error response for f: status,
+ * the headers RFC 6750 and RFC 9110 ask for, and a problem body in fmt
+ * (MT_HTML, else problem+json); logs one line with reqid.
+ */
+void app_fail(struct response *resp, const struct request *req,
+    enum media_type fmt, const char *reqid, const struct failure *f);
+
+/* The operations, for a request already routed and method-checked.  fmt
+ * is the negotiated format (MT_NONE only for issuing: 406). */
+void app_issue(struct app *app, const struct request *req,
+    const struct body *body, const struct route *rt, enum media_type fmt,
+    time_t now, const char *reqid, struct response *resp);
+void app_download(struct app *app, const struct request *req,
+    const struct route *rt, enum media_type fmt, time_t now,
+    const char *reqid, struct response *resp);
+
+#endif

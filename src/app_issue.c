@@ -1,0 +1,117 @@
+/* app_issue.c — POST /media/{id}/download-token: bearer, lookup, mint. */
+#include <stdbool.h>
+#include <string.h>
+
+#include "app_int.h"
+#include "render.h"
+#include "sjson.h"
+
+/* RFC 8259: an empty body, or exactly one JSON object, is accepted. */
+static enum mg_err
+check_body(const struct body *body)
+{
+	bool is_object;
+	size_t i;
+
+	/* RFC 8259 §2 whitespace; a NUL byte is not (strchr finds the
+	 * terminator). */
+	for (i = 0; i < body->len; i++)
+		if (body->data[i] == '\0' || !strchr(" \t\r\n", body->data[i]))
+			break;
+	if (i == body->len)
+		return MG_OK;
+	return sjson_check(body->data, body->len, 64, &is_object) &&
+	    is_object ? MG_OK : MG_EBADREQ;
+}
+
+void
+app_issue(struct app *app, const struct request *req, const struct body *body,
+    const struct route *rt, enum media_type fmt, time_t now,
+    const char *reqid, struct response *resp)
+{
+	const struct config *cfg = app->cfg;
+	struct failure f = { 0 };
+	struct principal who;
+	struct media m;
+	char errbuf[512];
+	struct buf *url = &app->scratch;
+	size_t token_at;
+
+	if (fmt == MT_NONE) {
+		f.err = MG_ENOTACCEPT;
+		f.why = "This resource is available as application/json or "
+		    "text/html.";
+		goto fail;
+	}
+	if (body->too_large || req->content_length > APP_BODY_MAX) {
+		f.err = MG_ETOOLARGE;
+		f.why = "The request body is larger than 64 KiB.";
+		goto fail;
+	}
+	if (req->content_length_bad) {
+		f.err = MG_EBADREQ;
+		f.why = "The Content-Length header is malformed.";
+		goto fail;
+	}
+	f.err = auth_bearer(cfg->bearer_keys, &app->policy,
+	    req->authorization, now, &who, &f.why);
+	if (f.err != MG_OK)
+		goto fail;
+	if (check_body(body) != MG_OK) {
+		f.err = MG_EBADREQ;
+		f.why = "The request body must be empty or a JSON object.";
+		goto fail;
+	}
+
+	f.err = media_lookup(&app->media, rt->id,
+	    cfg->tenant_claim != NULL ? who.tenant : NULL, &m, errbuf,
+	    sizeof(errbuf));
+	if (f.err != MG_OK) {
+		f.why = "No such media.";
+		f.cause = f.err == MG_ENOTFOUND ? NULL : errbuf;
+		goto fail;
+	}
+	if (m.storage_file_name == NULL) {
+		media_release(&app->media, &m);
+		f.err = MG_ENOFILE;
+		f.why = "The media has no stored file yet.";
+		goto fail;
+	}
+	media_release(&app->media, &m);
+
+	/* url = origin + base path + /media/{id}/download/{token} */
+	buf_reset(url);
+	if (cfg->public_url != NULL)
+		buf_puts(url, cfg->public_url);
+	else if (request_origin(req, url) != MG_OK) {
+		f.err = MG_EBADREQ;
+		f.why = "The request's host name is malformed.";
+		goto fail;
+	}
+	buf_printf(url, "%s/media/%s/download/", cfg->base_path, rt->id);
+	token_at = url->len;
+	f.err = token_mint(&app->tokens, rt->id, who.tenant, now, url,
+	    &f.cause);
+	if (f.err != MG_OK)
+		goto fail;
+
+	resp->status = 201;
+	app_header(resp, "Cache-Control", "no-store");
+	app_header(resp, "Vary", "Accept");
+	if (fmt == MT_HTML) {
+		app_header(resp, "Content-Type", "text/html; charset=utf-8");
+		render_token_html(&resp->body, rt->id, url->ptr + token_at,
+		    url->ptr, cfg->token_ttl);
+	} else {
+		app_header(resp, "Content-Type", "application/json");
+		if (render_token_json(&resp->body, url->ptr + token_at,
+		    url->ptr) != MG_OK) {
+			f.err = MG_EINTERNAL;
+			f.cause = "JSON generation failed";
+			goto fail;
+		}
+	}
+	return;
+fail:
+	app_fail(resp, req, fmt, reqid, &f);
+}
