@@ -88,61 +88,97 @@ strf2(const char *fmt, const char *a, const char *b, const char *c)
 	return s;
 }
 
-void
-jg_rsa(struct jwkgen *k, enum jws_alg alg, int bits)
+/* The public members of k->pk (RFC 7518 §6.2.1, §6.3.1). */
+static void
+fill_members(struct jwkgen *k)
 {
-	char *n, *e;
+	char name[16], *x, *y;
+	size_t len = 0;
+	int pad;
 
-	memset(k, 0, sizeof(*k));
-	k->alg = alg;
-	if ((k->pk = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)bits)) ==
-	    NULL)
-		die("RSA keygen");
-	n = bn_member(k->pk, OSSL_PKEY_PARAM_RSA_N, 0);
-	e = bn_member(k->pk, OSSL_PKEY_PARAM_RSA_E, 0);
-	k->members = strf2("\"kty\":\"RSA\",\"n\":\"%s\",\"e\":\"%s\"%s", n,
-	    e, "");
-	free(n);
-	free(e);
-	k->priv_pem = pem_of(k->pk);
-}
-
-void
-jg_ec(struct jwkgen *k, enum jws_alg alg, const char *curve)
-{
-	const char *group = strcmp(curve, "P-256") == 0 ? "P-256" :
-	    strcmp(curve, "P-384") == 0 ? "P-384" : "P-521";
-	int pad = strcmp(curve, "P-256") == 0 ? 32 :
-	    strcmp(curve, "P-384") == 0 ? 48 : 66;
-	char *x, *y;
-
-	memset(k, 0, sizeof(*k));
-	k->alg = alg;
-	if ((k->pk = EVP_PKEY_Q_keygen(NULL, NULL, "EC", group)) == NULL)
-		die("EC keygen");
-	x = bn_member(k->pk, OSSL_PKEY_PARAM_EC_PUB_X, pad);
-	y = bn_member(k->pk, OSSL_PKEY_PARAM_EC_PUB_Y, pad);
-	k->members = malloc(strlen(x) + strlen(y) + 64);
-	sprintf(k->members, "\"kty\":\"EC\",\"crv\":\"%s\",\"x\":\"%s\","
-	    "\"y\":\"%s\"", curve, x, y);
+	if (EVP_PKEY_get_base_id(k->pk) == EVP_PKEY_RSA) {
+		x = bn_member(k->pk, OSSL_PKEY_PARAM_RSA_N, 0);
+		y = bn_member(k->pk, OSSL_PKEY_PARAM_RSA_E, 0);
+		k->members = strf2("\"kty\":\"RSA\",\"n\":\"%s\",\"e\":"
+		    "\"%s\"%s", x, y, "");
+	} else {
+		if (EVP_PKEY_get_utf8_string_param(k->pk,
+		    OSSL_PKEY_PARAM_GROUP_NAME, name, sizeof(name), &len) != 1)
+			die("EC group");
+		pad = strcmp(name, "prime256v1") == 0 ? 32 :
+		    strcmp(name, "secp384r1") == 0 ? 48 : 66;
+		x = bn_member(k->pk, OSSL_PKEY_PARAM_EC_PUB_X, pad);
+		y = bn_member(k->pk, OSSL_PKEY_PARAM_EC_PUB_Y, pad);
+		k->members = malloc(strlen(x) + strlen(y) + 64);
+		sprintf(k->members, "\"kty\":\"EC\",\"crv\":\"%s\",\"x\":"
+		    "\"%s\",\"y\":\"%s\"", pad == 32 ? "P-256" : pad == 48 ?
+		    "P-384" : "P-521", x, y);
+	}
 	free(x);
 	free(y);
 	k->priv_pem = pem_of(k->pk);
 }
 
 void
-jg_oct(struct jwkgen *k, enum jws_alg alg, size_t len)
+jg_rsa(struct jwkgen *k, enum jws_alg alg, int bits)
 {
-	char *b;
+	memset(k, 0, sizeof(*k));
+	k->alg = alg;
+	if ((k->pk = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)bits)) ==
+	    NULL)
+		die("RSA keygen");
+	fill_members(k);
+}
+
+void
+jg_ec(struct jwkgen *k, enum jws_alg alg, const char *curve)
+{
+	memset(k, 0, sizeof(*k));
+	k->alg = alg;
+	if ((k->pk = EVP_PKEY_Q_keygen(NULL, NULL, "EC", curve)) == NULL)
+		die("EC keygen");
+	fill_members(k);
+}
+
+void
+jg_from_pem(struct jwkgen *k, enum jws_alg alg, const char *pem)
+{
+	BIO *bio = BIO_new_mem_buf(pem, -1);
 
 	memset(k, 0, sizeof(*k));
 	k->alg = alg;
-	if (len > sizeof(k->secret) || RAND_bytes(k->secret, (int)len) != 1)
-		die("RAND_bytes");
+	if (bio == NULL || (k->pk = PEM_read_bio_PrivateKey(bio, NULL, NULL,
+	    NULL)) == NULL)
+		die("PEM_read_bio_PrivateKey");
+	BIO_free(bio);
+	fill_members(k);
+}
+
+void
+jg_oct_bytes(struct jwkgen *k, enum jws_alg alg, const unsigned char *b,
+    size_t len)
+{
+	char *s;
+
+	memset(k, 0, sizeof(*k));
+	k->alg = alg;
+	if (len > sizeof(k->secret))
+		die("secret too long");
+	memcpy(k->secret, b, len);
 	k->secret_len = len;
-	b = jg_b64url(k->secret, len);
-	k->members = strf2("\"kty\":\"oct\",\"k\":\"%s\"%s%s", b, "", "");
-	free(b);
+	s = jg_b64url(k->secret, len);
+	k->members = strf2("\"kty\":\"oct\",\"k\":\"%s\"%s%s", s, "", "");
+	free(s);
+}
+
+void
+jg_oct(struct jwkgen *k, enum jws_alg alg, size_t len)
+{
+	unsigned char b[128];
+
+	if (len > sizeof(b) || RAND_bytes(b, (int)len) != 1)
+		die("RAND_bytes");
+	jg_oct_bytes(k, alg, b, len);
 }
 
 void

@@ -28,6 +28,10 @@ void	 jg_rsa(struct jwkgen *k, enum jws_alg alg, int bits);
 void	 jg_ec(struct jwkgen *k, enum jws_alg alg, const char *curve);
 /* oct of len random bytes, for alg (HS*). */
 void	 jg_oct(struct jwkgen *k, enum jws_alg alg, size_t len);
+/* The same from a PEM private key, or from given secret bytes. */
+void	 jg_from_pem(struct jwkgen *k, enum jws_alg alg, const char *pem);
+void	 jg_oct_bytes(struct jwkgen *k, enum jws_alg alg,
+	    const unsigned char *b, size_t len);
 void	 jg_free(struct jwkgen *k);
 
 /* {"kty":...,extra} ; extra is more members ("\"kid\":\"a\"") or NULL.

@@ -1,0 +1,643 @@
+/*
+ * check_keys.c — key rotation on the real stack (contract §3.1, §4): two
+ * responder pools behind two lighttpd instances share a bearer JWKS and a
+ * download-token keyring, while a steady stream of issue + download
+ * requests runs, the sets are rotated the way README.md "Rotating keys"
+ * tells an operator to: by rename (add, retire) and by rewriting in place
+ * followed by SIGUSR2.  No request may fail; old download tokens stay valid
+ * until they expire, new ones carry the new kid, a retired key is refused,
+ * and a file with invalid content is refused by every responder with one
+ * log line while the old keys keep working.
+ *
+ *   check_keys --init DIR   write the first keys and sets into DIR
+ *   check_keys              the tests (environment from tests/keys.sh)
+ *
+ * Keys are made with libcrypto and written as JWKs by tests/jwkgen.c;
+ * bearer tokens are signed with libjwt.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jwt.h>
+
+#include "buf.h"
+#include "jwkgen.h"
+#include "testlib.h"
+
+#define MEDIA		"rot-1"
+#define TENANT		"acme"
+#define LOADERS		4	/* concurrent clients of the stream */
+#define MAX_ROUNDS	50000	/* bound on the stream, whatever happens */
+#define MAX_TOKENS	4096	/* issued tokens remembered (the latest) */
+
+static const char *url[2], *keydir, *work, *signal_cmd;
+static long ttl;
+static int responders;
+
+/* ------------------------------------------------------------------ */
+/* Files */
+
+static char *
+slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *p;
+	long n;
+
+	ck_assert_msg(f != NULL, "%s: %s", path, strerror(errno));
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	p = xmalloc((size_t)n + 1);
+	ck_assert_int_eq(fread(p, 1, (size_t)n, f), (size_t)n);
+	p[n] = '\0';
+	fclose(f);
+	if (len != NULL)
+		*len = (size_t)n;
+	return p;
+}
+
+/* Write text to DIR/name.tmp, then rename it over DIR/name. */
+static void
+install_by_rename(const char *name, const char *text)
+{
+	char *tmp = strf("%s/.%s.tmp", keydir, name);
+	char *dst = strf("%s/%s", keydir, name);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	ck_assert_int_eq(fsync(fd), 0);
+	ck_assert_int_eq(close(fd), 0);
+	ck_assert_int_eq(rename(tmp, dst), 0);
+}
+
+/* Rewrite DIR/name in place (same inode), then SIGUSR2 every responder. */
+static void
+install_in_place_and_signal(const char *name, const char *text)
+{
+	char *dst = strf("%s/%s", keydir, name);
+	int fd = open(dst, O_WRONLY | O_TRUNC);
+	struct stat before, after;
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(fstat(fd, &before), 0);
+	ck_assert_int_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	ck_assert_int_eq(close(fd), 0);
+	ck_assert_int_eq(stat(dst, &after), 0);
+	ck_assert(before.st_ino == after.st_ino);
+	ck_assert_int_eq(system(signal_cmd), 0);
+}
+
+/*
+ * §3.1: a responder stats its key files at most once a second, before a
+ * request.  A request that starts more than a second after the rename is
+ * therefore handled with the new file: that is the rule under test, not a
+ * guess at how long something takes.
+ */
+static void
+past_one_check_interval(void)
+{
+	struct timespec ts = { 1, 300 * 1000 * 1000 };
+
+	nanosleep(&ts, NULL);
+}
+
+/* {"keys":[...]} of JWKs a, b (b may be NULL) with kids. */
+static char *
+set_of(const struct jwkgen *a, const char *kida, const struct jwkgen *b,
+    const char *kidb)
+{
+	char *ea = strf("\"kid\":\"%s\"", kida);
+	char *ja = keep(jg_jwk(a, ea), free), *jb = NULL;
+
+	if (b != NULL)
+		jb = keep(jg_jwk(b, strf("\"kid\":\"%s\"", kidb)), free);
+	return strf("{\"keys\":[%s%s%s]}", ja, jb ? "," : "", jb ? jb : "");
+}
+
+/* ------------------------------------------------------------------ */
+/* The stream */
+
+struct issued {
+	char		*token;
+	char		 kid[16];
+	long long	 sent_ms;	/* when the issue request was sent */
+	long long	 exp;		/* its exp claim */
+};
+
+static struct {
+	pthread_mutex_t	 lock;
+	char		*bearer;	/* what the identity provider hands out */
+	struct issued	 tokens[MAX_TOKENS];	/* a ring */
+	int		 ntokens;		/* issued so far */
+	char		 first_failure[512];
+	atomic_int	 stop;
+	atomic_long	 rounds, requests, failures;
+} S = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static long long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static char *
+mint_bearer(const struct jwkgen *k, const char *kid)
+{
+	char claims[256];
+
+	snprintf(claims, sizeof(claims), "{\"sub\":\"loader\",\"exp\":%lld,"
+	    "\"permissions\":[\"media:read\"],\"tenant\":\"" TENANT "\"}",
+	    now() + 3600);
+	return jg_sign(k, k->alg, kid, claims);
+}
+
+/* The identity provider starts signing with k (kid). */
+static void
+idp_switch(const struct jwkgen *k, const char *kid)
+{
+	char *b = mint_bearer(k, kid), *old;
+
+	pthread_mutex_lock(&S.lock);
+	old = S.bearer;
+	S.bearer = b;
+	pthread_mutex_unlock(&S.lock);
+	free(old);	/* loaders copy it under the lock */
+}
+
+/* Header kid and exp of a download token, read with libjwt. */
+static void
+token_facts(const char *token, char *kid, size_t kidsz, long long *exp)
+{
+	jwt_t *jwt = NULL;
+	const char *k;
+
+	*kid = '\0';
+	*exp = 0;
+	if (jwt_decode(&jwt, token, NULL, 0) != 0)
+		return;
+	if ((k = jwt_get_header(jwt, "kid")) != NULL)
+		snprintf(kid, kidsz, "%s", k);
+	*exp = jwt_get_grant_int(jwt, "exp");
+	jwt_free(jwt);
+}
+
+static void
+failed(const char *what, const struct http_response *r)
+{
+	atomic_fetch_add(&S.failures, 1);
+	pthread_mutex_lock(&S.lock);
+	if (S.first_failure[0] == '\0')
+		snprintf(S.first_failure, sizeof(S.first_failure),
+		    "%s: status %d %s %.200s", what, r->status, r->error,
+		    r->body != NULL ? r->body : "");
+	pthread_mutex_unlock(&S.lock);
+}
+
+/* One round: issue a token on one pool, download with it on the other. */
+static void
+round_once(int n)
+{
+	struct http_response r = { 0 }, d = { 0 };
+	const char *h[3] = { NULL, "Accept: application/json", NULL };
+	char *auth, *tok = NULL, *p, *e, *path;
+	long long sent = now_ms();
+	struct issued *is;
+
+	/* Not strf(): its keep() list belongs to the main thread. */
+	pthread_mutex_lock(&S.lock);
+	auth = xmalloc(strlen(S.bearer) + 32);
+	sprintf(auth, "Authorization: Bearer %s", S.bearer);
+	pthread_mutex_unlock(&S.lock);
+	h[0] = auth;
+	atomic_fetch_add(&S.requests, 1);
+	if (http_request(url[n % 2], "POST", "/media/" MEDIA "/download-token",
+	    h, NULL, 0, &r) != 0 || r.status != 201 ||
+	    (p = strstr(r.body, "\"token\":\"")) == NULL ||
+	    (e = strchr(p + 9, '"')) == NULL) {
+		failed("issue", &r);
+		goto done;
+	}
+	tok = xstrndup(p + 9, (size_t)(e - p - 9));
+	path = xmalloc(strlen(tok) + 64);
+	sprintf(path, "/media/" MEDIA "/download/%s", tok);
+	atomic_fetch_add(&S.requests, 1);
+	if (http_request(url[(n + 1) % 2], "GET", path, NULL, NULL, 0, &d) !=
+	    0 || d.status != 200)
+		failed("download", &d);
+	free(path);
+	pthread_mutex_lock(&S.lock);
+	is = &S.tokens[S.ntokens++ % MAX_TOKENS];
+	free(is->token);
+	is->token = tok;
+	is->sent_ms = sent;
+	token_facts(tok, is->kid, sizeof(is->kid), &is->exp);
+	tok = NULL;
+	pthread_mutex_unlock(&S.lock);
+done:
+	free(auth);
+	free(tok);
+	http_response_free(&r);
+	http_response_free(&d);
+}
+
+static void *
+loader(void *arg)
+{
+	int n = (int)(long)arg;
+
+	while (!atomic_load(&S.stop) &&
+	    atomic_fetch_add(&S.rounds, 1) < MAX_ROUNDS)
+		round_once(n++);
+	return NULL;
+}
+
+static pthread_t threads[LOADERS];
+
+static void
+stream_start(void)
+{
+	long i;
+
+	atomic_store(&S.stop, 0);
+	for (i = 0; i < LOADERS; i++)
+		ck_assert_int_eq(pthread_create(&threads[i], NULL, loader,
+		    (void *)i), 0);
+}
+
+static void
+stream_stop(void)
+{
+	int i;
+
+	atomic_store(&S.stop, 1);
+	for (i = 0; i < LOADERS; i++)
+		pthread_join(threads[i], NULL);
+}
+
+/* Wait for n more rounds of the stream (an event, bounded at 300 s). */
+static void
+rounds_pass(long n)
+{
+	long until = atomic_load(&S.rounds) + n;
+	int i;
+
+	for (i = 0; i < 3000 && atomic_load(&S.rounds) < until; i++)
+		usleep(100 * 1000);
+	ck_assert_msg(atomic_load(&S.rounds) >= until, "the stream stalled");
+	ck_assert_msg(atomic_load(&S.failures) == 0, "a request failed: %s",
+	    S.first_failure);
+}
+
+static int
+tokens_now(void)
+{
+	int n;
+
+	pthread_mutex_lock(&S.lock);
+	n = S.ntokens;
+	pthread_mutex_unlock(&S.lock);
+	return n;
+}
+
+/* Every token whose issue was sent at or after since_ms has kid. */
+static int
+expect_kid_since(long long since_ms, const char *kid)
+{
+	int i, seen = 0;
+
+	pthread_mutex_lock(&S.lock);
+	for (i = 0; i < S.ntokens && i < MAX_TOKENS; i++) {
+		if (S.tokens[i].sent_ms < since_ms)
+			continue;
+		seen++;
+		if (strcmp(S.tokens[i].kid, kid) != 0) {
+			pthread_mutex_unlock(&S.lock);
+			ck_abort_msg("token %d carries kid '%s', not '%s'", i,
+			    S.tokens[i].kid, kid);
+		}
+	}
+	pthread_mutex_unlock(&S.lock);
+	return seen;
+}
+
+/* status of GET download with token on pool n */
+static int
+download_status(int n, const char *token)
+{
+	struct http_response *r = send_request(url[n], "download", "GET",
+	    strf("/media/" MEDIA "/download/%s", token), NULL, NULL, 0);
+
+	return r->status;
+}
+
+static int
+issue_status(int n, const char *bearer)
+{
+	struct http_response *r = send_request(url[n], "issue", "POST",
+	    "/media/" MEDIA "/download-token", header_lines("Authorization",
+	    strf("Bearer %s", bearer), NULL, NULL), NULL, 0);
+
+	return r->status;
+}
+
+/* A download token made here with key k and kid, valid for a minute. */
+static char *
+own_token(const struct jwkgen *k, const char *kid)
+{
+	return keep(jg_sign(k, JWS_HS256, kid, strf("{\"sub\":\"" MEDIA "\","
+	    "\"tenant\":\"" TENANT "\",\"iat\":%lld,\"exp\":%lld,\"jti\":"
+	    "\"own-token-0000000000\"}", now(), now() + 60)), free);
+}
+
+/* ------------------------------------------------------------------ */
+/* Keys on disk: b1.pem (RSA) and t1.key to start; b2.pem, t2.key later. */
+
+static void
+load_pem(struct jwkgen *k, enum jws_alg alg, const char *name)
+{
+	char *pem = slurp(strf("%s/%s", keydir, name), NULL);
+
+	jg_from_pem(k, alg, pem);
+	free(pem);
+}
+
+static void
+load_secret(struct jwkgen *k, const char *name)
+{
+	size_t len;
+	char *b = slurp(strf("%s/%s", keydir, name), &len);
+
+	jg_oct_bytes(k, JWS_HS256, (unsigned char *)b, len);
+	free(b);
+}
+
+static void
+save(const char *name, const void *data, size_t len)
+{
+	free(tk_write_file(keydir, name, data, len, 0600));
+}
+
+START_TEST(rotation_under_load)
+{
+	struct jwkgen b1, b2, t1, t2;
+	long long mark;
+	char *old_t1 = NULL, *b1_bearer;
+	long long old_exp = 0;
+	int i, n;
+
+	load_pem(&b1, JWS_RS256, "b1.pem");
+	load_secret(&t1, "t1.key");
+	jg_ec(&b2, JWS_ES256, "P-256");
+	jg_oct(&t2, JWS_HS256, 48);
+	save("b2.pem", b2.priv_pem, strlen(b2.priv_pem));
+	save("t2.key", t2.secret, t2.secret_len);
+
+	idp_switch(&b1, "b1");
+	b1_bearer = keep(mint_bearer(&b1, "b1"), free);
+	stream_start();
+	rounds_pass(20);
+	ck_assert_int_gt(expect_kid_since(0, "t1"), 0);
+
+	/* Bearer, step 1: the identity provider publishes b2 next to b1;
+	 * every host takes the new set (rename); then it signs with b2. */
+	install_by_rename("bearer.jwks", set_of(&b1, "b1", &b2, "b2"));
+	past_one_check_interval();
+	idp_switch(&b2, "b2");
+	rounds_pass(20);
+
+	/* Bearer, step 2: b1 is withdrawn (here by rewriting the file in
+	 * place and SIGUSR2); a token of b1 is refused from then on. */
+	install_in_place_and_signal("bearer.jwks", set_of(&b2, "b2", NULL,
+	    NULL));
+	for (i = 0; i < 2 * responders; i++)
+		ck_assert_int_eq(issue_status(i % 2, b1_bearer), 401);
+	rounds_pass(20);
+
+	/* Keyring, step 1: t2 is added at the end on every host; t1 still
+	 * signs. */
+	install_by_rename("tokens.jwks", set_of(&t1, "t1", &t2, "t2"));
+	past_one_check_interval();
+	mark = now_ms();
+	rounds_pass(20);
+	ck_assert_int_gt(expect_kid_since(mark, "t1"), 0);
+
+	/* Keyring, step 2: t2 moves first (in place + SIGUSR2): new tokens
+	 * carry t2, and the t1 tokens already out still work. */
+	pthread_mutex_lock(&S.lock);
+	n = (S.ntokens - 1) % MAX_TOKENS;	/* the latest */
+	old_t1 = keep(xstrdup(S.tokens[n].token), free);
+	old_exp = S.tokens[n].exp;
+	ck_assert_str_eq(S.tokens[n].kid, "t1");
+	pthread_mutex_unlock(&S.lock);
+	install_in_place_and_signal("tokens.jwks", set_of(&t2, "t2", &t1,
+	    "t1"));
+	mark = now_ms();
+	rounds_pass(20);
+	ck_assert_int_gt(expect_kid_since(mark, "t2"), 0);
+	ck_assert_msg(now() < old_exp, "the last t1 token expired too soon "
+	    "(TTL %ld s)", ttl);
+	for (i = 0; i < 2 * responders; i++)
+		ck_assert_int_eq(download_status(i % 2, old_t1), 200);
+
+	/* Keyring, step 3: once the last t1 token has expired (TTL, plus
+	 * the 1 s of skew allowed), t1 is removed (rename). */
+	while (now() <= old_exp + 1)
+		rounds_pass(1);
+	ck_assert_int_eq(download_status(0, old_t1), 410);
+	install_by_rename("tokens.jwks", set_of(&t2, "t2", NULL, NULL));
+	past_one_check_interval();
+	for (i = 0; i < 2 * responders; i++) {
+		ck_assert_int_eq(download_status(i % 2, own_token(&t1, "t1")),
+		    403);
+		ck_assert_int_eq(download_status(i % 2, own_token(&t2, "t2")),
+		    200);
+	}
+	rounds_pass(20);
+	stream_stop();
+
+	printf("rotation: %ld requests (%ld rounds of issue + download) "
+	    "through 2 pools, %ld failed; tokens issued: %d\n",
+	    atomic_load(&S.requests), atomic_load(&S.rounds),
+	    atomic_load(&S.failures), tokens_now());
+	fflush(stdout);
+	ck_assert_msg(atomic_load(&S.failures) == 0, "%ld requests failed, "
+	    "first: %s", atomic_load(&S.failures), S.first_failure);
+	jg_free(&b1);
+	jg_free(&b2);
+	jg_free(&t1);
+	jg_free(&t2);
+}
+END_TEST
+
+/* Distinct responder pids with a "key reload failed" line past offset. */
+static int
+failed_reload_pids(const char *const logs[2], const long off[2], int *max)
+{
+	static const char needle[] = "]: key reload failed";
+	long pids[64];
+	int counts[64], npids = 0, i, j;
+	char *text, *p, *lb;
+
+	*max = 0;
+	for (i = 0; i < 2; i++) {
+		text = slurp(logs[i], NULL);
+		for (p = text + off[i]; (p = strstr(p, needle)) != NULL;
+		    p += sizeof(needle) - 1) {
+			for (lb = p; lb > text && lb[-1] != '['; lb--)
+				;
+			long pid = strtol(lb, NULL, 10);
+			for (j = 0; j < npids && pids[j] != pid; j++)
+				;
+			if (j == npids && npids < 64) {
+				pids[npids] = pid;
+				counts[npids++] = 0;
+			}
+			if (j < 64 && ++counts[j] > *max)
+				*max = counts[j];
+		}
+		free(text);
+	}
+	return npids;
+}
+
+START_TEST(invalid_reload_keeps_the_keys)
+{
+	const char *logs[2] = { strf("%s/a.log", work),
+	    strf("%s/b.log", work) };
+	char *good = slurp(strf("%s/bearer.jwks", keydir), NULL);
+	struct jwkgen b2;
+	struct stat st;
+	long off[2];
+	int i, pids = 0, max = 0;
+
+	load_pem(&b2, JWS_ES256, "b2.pem");
+	idp_switch(&b2, "b2");
+	for (i = 0; i < 2; i++) {
+		ck_assert_int_eq(stat(logs[i], &st), 0);
+		off[i] = (long)st.st_size;
+	}
+	stream_start();
+	rounds_pass(10);
+	install_by_rename("bearer.jwks", "{\"keys\":[{\"kty\":\"RSA\"");
+	ck_assert_int_eq(system(signal_cmd), 0);
+	/* Every responder meets the bad file before its next request. */
+	for (i = 0; i < 600 && pids < responders; i++) {
+		rounds_pass(1);
+		pids = failed_reload_pids(logs, off, &max);
+	}
+	ck_assert_int_eq(pids, responders);
+	/* Past another check interval: still one line each. */
+	past_one_check_interval();
+	rounds_pass(2 * responders);
+	stream_stop();
+	pids = failed_reload_pids(logs, off, &max);
+	ck_assert_int_eq(pids, responders);
+	ck_assert_int_eq(max, 1);
+	printf("invalid reload: %d responders refused it with one log line "
+	    "each; %ld requests, %ld failed\n", pids, atomic_load(&S.requests),
+	    atomic_load(&S.failures));
+	fflush(stdout);
+	ck_assert_int_eq(atomic_load(&S.failures), 0);
+	install_by_rename("bearer.jwks", good);
+	free(good);
+	jg_free(&b2);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+
+/* --init DIR: the first bearer key (RSA, b1) and keyring key (t1). */
+static int
+init_dir(const char *dir)
+{
+	struct jwkgen b1, t1;
+	char *j;
+
+	keydir = dir;
+	jg_rsa(&b1, JWS_RS256, 2048);
+	jg_oct(&t1, JWS_HS256, 32);
+	save("b1.pem", b1.priv_pem, strlen(b1.priv_pem));
+	save("t1.key", t1.secret, t1.secret_len);
+	j = set_of(&b1, "b1", NULL, NULL);
+	save("bearer.jwks", j, strlen(j));
+	j = set_of(&t1, "t1", NULL, NULL);
+	save("tokens.jwks", j, strlen(j));
+	release_kept();
+	jg_free(&b1);
+	jg_free(&t1);
+	return 0;
+}
+
+static const char *
+need(const char *name, int *missing)
+{
+	const char *v = getenv(name);
+
+	if (v == NULL || *v == '\0') {
+		fprintf(stderr, "check_keys: %s is not set (run tests/keys.sh)"
+		    "\n", name);
+		*missing = 1;
+	}
+	return v;
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *storage, *db, *t, *r;
+	int missing = 0, failed_n;
+	Suite *s;
+	TCase *tc;
+	SRunner *sr;
+	PGconn *c;
+	char *file;
+
+	if (argc == 3 && strcmp(argv[1], "--init") == 0)
+		return init_dir(argv[2]);
+	url[0] = need("MG_TEST_URL_A", &missing);
+	url[1] = need("MG_TEST_URL_B", &missing);
+	keydir = need("MG_TEST_KEYDIR", &missing);
+	work = need("MG_TEST_WORK", &missing);
+	signal_cmd = need("MG_TEST_SIGNAL", &missing);
+	storage = need("MG_TEST_STORAGE", &missing);
+	db = need("MG_TEST_DB", &missing);
+	t = need("MG_TEST_TTL", &missing);
+	r = need("MG_TEST_RESPONDERS", &missing);
+	if (missing)
+		return 1;
+	ttl = atol(t);
+	responders = atoi(r);
+
+	c = db_open_at(db, "MG_TEST_DB");
+	media_replace(c, MEDIA, TENANT, "text/plain", "rotation.txt",
+	    "rotation.txt");
+	PQfinish(c);
+	file = path_join(storage, "rotation.txt");
+	free(tk_write_file(storage, "rotation.txt", "rotated\n", 8, 0644));
+	free(file);
+
+	s = suite_create("keys");
+	tc = tcase_kept("rotation", 600);
+	tcase_add_test(tc, rotation_under_load);
+	tcase_add_test(tc, invalid_reload_keeps_the_keys);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	/* The second test starts from the files the first one left. */
+	srunner_run_all(sr, CK_NORMAL);
+	failed_n = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed_n == 0 ? 0 : 1;
+}
