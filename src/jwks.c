@@ -158,8 +158,16 @@ load_oct(struct jwks_entry *e, const json_t *jwk, char *why, size_t whysz)
 		    "%d are needed", n, JWKS_SECRET_MIN);
 		return -1;
 	}
+	/* The first call only measures; the second one decodes, and may
+	 * still refuse (non-zero trailing bits, RFC 4648 §3.5). */
 	e->key.bytes = xmalloc(n + 1);
-	e->key.len = jose_b64_dec(k, e->key.bytes, n);
+	if (jose_b64_dec(k, e->key.bytes, n) != n) {
+		free(e->key.bytes);
+		e->key.bytes = NULL;
+		snprintf(why, whysz, "its k is missing or not base64url");
+		return -1;
+	}
+	e->key.len = n;
 	e->key.bytes[n] = '\0';
 	return jws_key_prepare(&e->key, why, whysz);
 }
@@ -292,9 +300,16 @@ jwks_parse(enum jwks_kind kind, const char *json, size_t len,
 	*out = NULL;
 	/* Duplicate member names make a JWK mean two things (RFC 8259 §4). */
 	root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
-	if (root == NULL)
+	if (root == NULL) {
+		/* jansson quotes the input near the error: one log line, so
+		 * no control characters. */
+		for (i = 0; jerr.text[i] != '\0'; i++)
+			if ((unsigned char)jerr.text[i] < 0x20 ||
+			    jerr.text[i] == 0x7f)
+				jerr.text[i] = '?';
 		return fail(err, errsz, "not valid JSON: %s (line %d)",
 		    jerr.text, jerr.line);
+	}
 	keys = json_object_get(root, "keys");
 	if (!json_is_object(root) || !json_is_array(keys)) {
 		json_decref(root);

@@ -204,6 +204,11 @@ START_TEST(missing_members)
 		"\"x\":\"AAAA\",\"y\":\"AAAA\"}]}",
 		"{\"keys\":[{\"kid\":\"a\",\"kty\":\"oct\"}]}",
 		"{\"keys\":[{\"kid\":\"a\",\"n\":\"AQAB\"}]}",
+		/* Found by fuzz_jwks: the last character carries bits past
+		 * the 32nd byte (RFC 4648 §3.5), which libjose refuses only
+		 * when it decodes. */
+		"{\"keys\":[{\"kid\":\"a\",\"kty\":\"oct\",\"k\":"
+		"\"-oSFVz6n1e__uZM1ehB1pSPj7xBlSvFvteDyBX40g2v\"}]}",
 	};
 	static const char *const want[] = {
 		"holds no usable key (key 1 (kid \"a\"): its members do not "
@@ -213,6 +218,8 @@ START_TEST(missing_members)
 		"holds no usable key (key 1 (kid \"a\"): its k is missing or "
 		"not base64url)",
 		"holds no usable key (key 1 (kid \"a\"): it has no kty)",
+		"holds no usable key (key 1 (kid \"a\"): its k is missing or "
+		"not base64url)",
 	};
 	size_t i;
 
