@@ -262,7 +262,7 @@ keys_poll(struct config *cfg, struct keys_watch *w, bool force)
 		return KEYS_UNCHANGED;
 	w->next = now;
 	w->next.tv_sec += 1;
-	if (!force && unchanged(bpath, &cfg->bearer_file_id) &&
+	if ((!force || w->refused) && unchanged(bpath, &cfg->bearer_file_id) &&
 	    unchanged(tpath, &cfg->token_file_id))
 		return KEYS_UNCHANGED;
 
@@ -271,6 +271,7 @@ keys_poll(struct config *cfg, struct keys_watch *w, bool force)
 		note_files(bpath, &cfg->bearer_file_id, tpath,
 		    &cfg->token_file_id);
 		counts.reloads_failed++;
+		w->refused = true;
 		log_msg("key reload failed, keeping the current keys: %s",
 		    err);
 		return KEYS_FAILED;
@@ -282,6 +283,7 @@ keys_poll(struct config *cfg, struct keys_watch *w, bool force)
 	cfg->bearer_file_id = bid;
 	cfg->token_file_id = tid;
 	counts.reloads_ok++;
+	w->refused = false;
 	log_msg("keys reloaded: %zu usable bearer key%s, %zu download-token "
 	    "key%s", bearer->usable, bearer->usable == 1 ? "" : "s",
 	    token->usable, token->usable == 1 ? "" : "s");

@@ -40,6 +40,8 @@ enum keys_outcome {
 /* The watch of one process over its key files. */
 struct keys_watch {
 	struct timespec	 next;	/* CLOCK_MONOTONIC: no stat before this */
+	bool		 refused;	/* the files as they are now were
+					   refused (and logged) */
 };
 
 /*

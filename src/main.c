@@ -172,7 +172,7 @@ maybe_reload(struct config *cfg, struct keys_watch *watch)
 static int
 serve(struct config *cfg)
 {
-	struct keys_watch watch = { { 0, 0 } };
+	struct keys_watch watch = { { 0, 0 }, false };
 	struct db *db;
 	struct media_source media;
 	struct app app;

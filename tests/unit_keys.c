@@ -380,7 +380,7 @@ START_TEST(reload_takes_new_files_and_refuses_bad_ones)
 	const char *env[] = { "MEDIAGATE_JWT_ALG", "RS256,ES256",
 	    "MEDIAGATE_JWT_JWKS_FILE", bearer,
 	    "MEDIAGATE_TOKEN_JWKS_FILE", ring, NULL };
-	struct keys_watch w = { { 0, 0 } };
+	struct keys_watch w = { { 0, 0 }, false };
 	unsigned long ok0 = keys_counts()->reloads_ok,
 	    bad0 = keys_counts()->reloads_failed;
 	const struct jwks *before;
@@ -416,6 +416,8 @@ START_TEST(reload_takes_new_files_and_refuses_bad_ones)
 	free(tok);
 	w.next.tv_sec = 0;
 	ck_assert_int_eq(keys_poll(&cfg, &w, false), KEYS_UNCHANGED);
+	/* Nor again on a signal: that content was refused already. */
+	ck_assert_int_eq(keys_poll(&cfg, &w, true), KEYS_UNCHANGED);
 	ck_assert_uint_eq(keys_counts()->reloads_failed, bad0 + 1);
 
 	/* Fixed: taken at the next look; a signal forces a reload. */
