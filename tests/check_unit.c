@@ -19,6 +19,11 @@ main(void)
 	srunner_add_suite(sr, suite_storage());
 	srunner_add_suite(sr, suite_jwks());
 	srunner_add_suite(sr, suite_keys());
+	srunner_add_suite(sr, suite_core());
+	srunner_add_suite(sr, suite_jws());
+	srunner_add_suite(sr, suite_mime());
+	srunner_add_suite(sr, suite_db());
+	srunner_add_suite(sr, suite_app_origin());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

@@ -15,5 +15,10 @@ Suite	*suite_request(void);
 Suite	*suite_storage(void);
 Suite	*suite_jwks(void);
 Suite	*suite_keys(void);
+Suite	*suite_core(void);
+Suite	*suite_jws(void);
+Suite	*suite_mime(void);
+Suite	*suite_db(void);
+Suite	*suite_app_origin(void);
 
 #endif

@@ -41,7 +41,8 @@ read -r -a pkg_libs_a <<<"$pkg_libs"
 
 warn=(-Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 	-Wformat=2 -Wno-unused-parameter)
-common=(-g -O1 -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+# -D_GNU_SOURCE as AC_USE_SYSTEM_EXTENSIONS gives the autotools build.
+common=(-g -O1 -fno-omit-frame-pointer -fno-sanitize-recover=undefined -D_GNU_SOURCE
 	"${warn[@]}" -I"$top/src" "${pkg_cflags_a[@]}")
 
 harnesses=("$@")
