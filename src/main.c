@@ -150,11 +150,14 @@ check_config(const struct config *cfg)
 	struct db *db = db_new(cfg->db);
 	int rc = 0;
 
+	/* The keys were loaded as a reload loads them (keys_load); what a
+	 * set holds is listed whatever the database says. */
+	keys_report(cfg, stdout);
+	fflush(stdout);
 	if (db_connect(db, err, sizeof(err)) != MG_OK) {
 		fprintf(stderr, "mediagate: MEDIAGATE_DB: %s\n", err);
 		rc = 1;
 	} else {
-		keys_report(cfg, stdout);
 		printf("mediagate: configuration OK (%s bearer key%s, database "
 		    "reachable, downloads %s)\n", jws_alg_name(cfg->jwt_alg),
 		    cfg->jwt_jwks_file != NULL ? " set" : "",

@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -41,6 +42,7 @@
 #define MAX_TOKENS	4096	/* issued tokens remembered (the latest) */
 
 static const char *url[2], *keydir, *work, *signal_cmd, *url_mw, *reload_mw;
+static const char *mg_bin, *db_app;
 static long ttl;
 static int responders, loaders = 4;
 
@@ -416,6 +418,12 @@ save(const char *name, const void *data, size_t len)
 	free(tk_write_file(keydir, name, data, len, 0600));
 }
 
+static void
+save_text(const char *name, const char *text)
+{
+	save(name, text, strlen(text));
+}
+
 START_TEST(rotation_under_load)
 {
 	struct jwkgen b1, b2, t1, t2;
@@ -583,6 +591,68 @@ START_TEST(invalid_reload_keeps_the_keys)
 }
 END_TEST
 
+/* Run `mediagate --check-config` with the two key sets; its status, and
+ * its stdout and stderr in *out (kept). */
+static int
+check_config(const char *bearer_set, const char *token_set, char **out)
+{
+	struct buf b = { 0 };
+	char chunk[4096];
+	size_t n;
+	FILE *p;
+	int st;
+
+	p = popen(strf("env -i MEDIAGATE_DB='%s' MEDIAGATE_JWT_ALG=RS256,ES256 "
+	    "MEDIAGATE_JWT_JWKS_FILE=%s/%s MEDIAGATE_TOKEN_JWKS_FILE=%s/%s "
+	    "%s --check-config 2>&1", db_app, keydir, bearer_set, keydir,
+	    token_set, mg_bin), "r");
+	ck_assert_ptr_nonnull(p);
+	while ((n = fread(chunk, 1, sizeof(chunk), p)) > 0)
+		buf_append(&b, chunk, n);
+	st = pclose(p);
+	*out = kstrdup(buf_str(&b));
+	buf_free(&b);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* §3.1 through the binary: --check-config names the keys a set holds but
+ * does not use, and a set without a usable key stops it with one line. */
+START_TEST(check_config_names_unusable_keys)
+{
+	struct jwkgen b1, enc, t1;
+	char *out, *jb1, *jenc;
+
+	load_pem(&b1, JWS_RS256, "b1.pem");
+	load_secret(&t1, "t1.key");
+	jg_ec(&enc, JWS_ES256, "P-256");
+	jb1 = keep(jg_jwk(&b1, "\"kid\":\"b1\""), free);
+	jenc = keep(jg_jwk(&enc, "\"kid\":\"enc-1\",\"use\":\"enc\""), free);
+	save_text("cc-bearer.jwks", strf("{\"keys\":[%s,%s]}", jb1, jenc));
+	save_text("cc-bad.jwks", strf("{\"keys\":[%s]}", jenc));
+	save_text("cc-tokens.jwks", set_of(&t1, "t1", NULL, NULL));
+
+	ck_assert_int_eq(check_config("cc-bearer.jwks", "cc-tokens.jwks", &out),
+	    0);
+	ck_assert_msg(strstr(out, "mediagate: MEDIAGATE_JWT_JWKS_FILE: key 2 "
+	    "(kid \"enc-1\") not usable: use is \"enc\", not \"sig\"\n") !=
+	    NULL, "%s", out);
+	ck_assert_msg(strstr(out, "mediagate: MEDIAGATE_TOKEN_JWKS_FILE: key 1 "
+	    "(kid \"t1\"): HS256, signs new tokens\n") != NULL, "%s", out);
+	ck_assert_msg(strstr(out, "configuration OK") != NULL, "%s", out);
+
+	ck_assert_int_eq(check_config("cc-bad.jwks", "cc-tokens.jwks", &out),
+	    1);
+	ck_assert_str_eq(out, strf("mediagate: MEDIAGATE_JWT_JWKS_FILE: "
+	    "%s/cc-bad.jwks: holds no usable key (key 1 (kid \"enc-1\"): use "
+	    "is \"enc\", not \"sig\")\n", keydir));
+	printf("check-config: %s", out);
+	fflush(stdout);
+	jg_free(&b1);
+	jg_free(&enc);
+	jg_free(&t1);
+}
+END_TEST
+
 /* The kid of a token issued by the multiwatch pool mw. */
 static char *
 mw_issue_kid(const char *bearer)
@@ -713,6 +783,8 @@ main(int argc, char **argv)
 	keydir = need("MG_TEST_KEYDIR", &missing);
 	work = need("MG_TEST_WORK", &missing);
 	signal_cmd = need("MG_TEST_SIGNAL", &missing);
+	mg_bin = need("MG_BIN", &missing);
+	db_app = need("MG_TEST_DB_APP", &missing);
 	if (argc == 2 && strcmp(argv[1], "--multiwatch") == 0) {
 		url_mw = need("MG_TEST_URL_MW", &missing);
 		reload_mw = need("MG_TEST_RELOAD_MW", &missing);
@@ -742,6 +814,7 @@ main(int argc, char **argv)
 	if (argc == 2 && strcmp(argv[1], "--multiwatch") == 0)
 		tcase_add_test(tc, reload_through_multiwatch);
 	else {
+		tcase_add_test(tc, check_config_names_unusable_keys);
 		tcase_add_test(tc, rotation_under_load);
 		tcase_add_test(tc, invalid_reload_keeps_the_keys);
 	}

@@ -23,7 +23,8 @@
 #   MG_TEST_RESPONDERS how many responders there are (4)
 #   MG_TEST_TTL        download token lifetime
 #   MG_TEST_LOADERS    concurrent clients of the request stream
-#   MG_TEST_DB MG_TEST_STORAGE MG_TEST_WORK  as for tests/integration.sh
+#   MG_TEST_DB MG_TEST_DB_APP MG_TEST_STORAGE MG_TEST_WORK  as for
+#                      tests/integration.sh; MG_BIN the responder
 #
 # Knobs: MG_BUILDDIR, MG_BIN, MG_WRAP (responders under valgrind, see
 # tests/run), MG_KEEP_WORK=1.
@@ -131,6 +132,7 @@ SH
 	export MG_TEST_LOADERS=4
 	[[ -z ${MG_WRAP:-} ]] || MG_TEST_LOADERS=2
 	export MG_TEST_DB=$MG_DB_ADMIN
+	export MG_TEST_DB_APP=$MG_DB_APP
 	export MG_TEST_STORAGE=$storage
 	export MG_TEST_WORK=$MG_WORK
 
