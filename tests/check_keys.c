@@ -29,17 +29,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <jwt.h>
 
 #include "buf.h"
 #include "jwkgen.h"
+#include "keystream.h"
 #include "testlib.h"
 
 #define MEDIA		"rot-1"
 #define TENANT		"acme"
-#define LOADERS_MAX	8	/* concurrent clients of the stream */
-#define MAX_ROUNDS	50000	/* bound on the stream, whatever happens */
-#define MAX_TOKENS	4096	/* issued tokens remembered (the latest) */
 
 static const char *url[2], *keydir, *work, *signal_cmd, *url_mw, *reload_mw;
 static const char *mg_bin, *db_app;
@@ -126,239 +123,6 @@ set_of(const struct jwkgen *a, const char *kida, const struct jwkgen *b,
 	if (b != NULL)
 		jb = keep(jg_jwk(b, strf("\"kid\":\"%s\"", kidb)), free);
 	return strf("{\"keys\":[%s%s%s]}", ja, jb ? "," : "", jb ? jb : "");
-}
-
-/* ------------------------------------------------------------------ */
-/* The stream */
-
-struct issued {
-	char		*token;
-	char		 kid[16];
-	long long	 sent_ms;	/* when the issue request was sent */
-	long long	 exp;		/* its exp claim */
-};
-
-static struct {
-	pthread_mutex_t	 lock;
-	char		*bearer;	/* what the identity provider hands out */
-	struct issued	 tokens[MAX_TOKENS];	/* a ring */
-	int		 ntokens;		/* issued so far */
-	char		 first_failure[512];
-	atomic_int	 stop;
-	atomic_long	 rounds, requests, failures;
-} S = { .lock = PTHREAD_MUTEX_INITIALIZER };
-
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static char *
-mint_bearer(const struct jwkgen *k, const char *kid)
-{
-	char claims[256];
-
-	snprintf(claims, sizeof(claims), "{\"sub\":\"loader\",\"exp\":%lld,"
-	    "\"permissions\":[\"media:read\"],\"tenant\":\"" TENANT "\"}",
-	    now() + 3600);
-	return jg_sign(k, k->alg, kid, claims);
-}
-
-/* The identity provider starts signing with k (kid). */
-static void
-idp_switch(const struct jwkgen *k, const char *kid)
-{
-	char *b = mint_bearer(k, kid), *old;
-
-	pthread_mutex_lock(&S.lock);
-	old = S.bearer;
-	S.bearer = b;
-	pthread_mutex_unlock(&S.lock);
-	free(old);	/* loaders copy it under the lock */
-}
-
-/* Header kid and exp of a download token, read with libjwt. */
-static void
-token_facts(const char *token, char *kid, size_t kidsz, long long *exp)
-{
-	jwt_t *jwt = NULL;
-	const char *k;
-
-	*kid = '\0';
-	*exp = 0;
-	if (jwt_decode(&jwt, token, NULL, 0) != 0)
-		return;
-	if ((k = jwt_get_header(jwt, "kid")) != NULL)
-		snprintf(kid, kidsz, "%s", k);
-	*exp = jwt_get_grant_int(jwt, "exp");
-	jwt_free(jwt);
-}
-
-static void
-failed(const char *what, const struct http_response *r)
-{
-	atomic_fetch_add(&S.failures, 1);
-	pthread_mutex_lock(&S.lock);
-	if (S.first_failure[0] == '\0')
-		snprintf(S.first_failure, sizeof(S.first_failure),
-		    "%s: status %d %s %.200s", what, r->status, r->error,
-		    r->body != NULL ? r->body : "");
-	pthread_mutex_unlock(&S.lock);
-}
-
-/* One round: issue a token on one pool, download with it on the other. */
-static void
-round_once(int n)
-{
-	struct http_response r = { 0 }, d = { 0 };
-	const char *h[3] = { NULL, "Accept: application/json", NULL };
-	char *auth, *tok = NULL, *p, *e, *path;
-	long long sent = now_ms();
-	struct issued *is;
-
-	/* Not strf(): its keep() list belongs to the main thread. */
-	pthread_mutex_lock(&S.lock);
-	auth = xmalloc(strlen(S.bearer) + 32);
-	sprintf(auth, "Authorization: Bearer %s", S.bearer);
-	pthread_mutex_unlock(&S.lock);
-	h[0] = auth;
-	atomic_fetch_add(&S.requests, 1);
-	if (http_request(url[n % 2], "POST", "/media/" MEDIA "/download-token",
-	    h, NULL, 0, &r) != 0 || r.status != 201 ||
-	    (p = strstr(r.body, "\"token\":\"")) == NULL ||
-	    (e = strchr(p + 9, '"')) == NULL) {
-		failed("issue", &r);
-		goto done;
-	}
-	tok = xstrndup(p + 9, (size_t)(e - p - 9));
-	path = xmalloc(strlen(tok) + 64);
-	sprintf(path, "/media/" MEDIA "/download/%s", tok);
-	atomic_fetch_add(&S.requests, 1);
-	if (http_request(url[(n + 1) % 2], "GET", path, NULL, NULL, 0, &d) !=
-	    0 || d.status != 200)
-		failed("download", &d);
-	free(path);
-	pthread_mutex_lock(&S.lock);
-	is = &S.tokens[S.ntokens++ % MAX_TOKENS];
-	free(is->token);
-	is->token = tok;
-	is->sent_ms = sent;
-	token_facts(tok, is->kid, sizeof(is->kid), &is->exp);
-	tok = NULL;
-	pthread_mutex_unlock(&S.lock);
-done:
-	free(auth);
-	free(tok);
-	http_response_free(&r);
-	http_response_free(&d);
-}
-
-static void *
-loader(void *arg)
-{
-	int n = (int)(long)arg;
-
-	while (!atomic_load(&S.stop) &&
-	    atomic_fetch_add(&S.rounds, 1) < MAX_ROUNDS)
-		round_once(n++);
-	return NULL;
-}
-
-static pthread_t threads[LOADERS_MAX];
-
-/*
- * Responders under valgrind take seconds over their first requests (its
- * translation of libcrypto): a few rounds before the stream starts, which
- * may time out and are not counted.
- */
-static void
-warm_up(void)
-{
-	struct http_response r;
-	const char *h[2] = { NULL, NULL };
-	int n, ok = 0;
-
-	h[0] = strf("Authorization: Bearer %s", S.bearer);
-	for (n = 0; n < 40 && ok < 2 * responders; n++) {
-		memset(&r, 0, sizeof(r));
-		if (http_request(url[n % 2], "POST", "/media/" MEDIA
-		    "/download-token", h, NULL, 0, &r) == 0 && r.status == 201)
-			ok++;
-		http_response_free(&r);
-	}
-	ck_assert_msg(ok == 2 * responders, "the pools do not answer");
-}
-
-static void
-stream_start(void)
-{
-	long i;
-
-	warm_up();
-	atomic_store(&S.stop, 0);
-	for (i = 0; i < loaders; i++)
-		ck_assert_int_eq(pthread_create(&threads[i], NULL, loader,
-		    (void *)i), 0);
-}
-
-static void
-stream_stop(void)
-{
-	int i;
-
-	atomic_store(&S.stop, 1);
-	for (i = 0; i < loaders; i++)
-		pthread_join(threads[i], NULL);
-}
-
-/* Wait for n more rounds of the stream (an event, bounded at 300 s). */
-static void
-rounds_pass(long n)
-{
-	long until = atomic_load(&S.rounds) + n;
-	int i;
-
-	for (i = 0; i < 3000 && atomic_load(&S.rounds) < until; i++)
-		usleep(100 * 1000);
-	ck_assert_msg(atomic_load(&S.rounds) >= until, "the stream stalled");
-	ck_assert_msg(atomic_load(&S.failures) == 0, "a request failed: %s",
-	    S.first_failure);
-}
-
-static int
-tokens_now(void)
-{
-	int n;
-
-	pthread_mutex_lock(&S.lock);
-	n = S.ntokens;
-	pthread_mutex_unlock(&S.lock);
-	return n;
-}
-
-/* Every token whose issue was sent at or after since_ms has kid. */
-static int
-expect_kid_since(long long since_ms, const char *kid)
-{
-	int i, seen = 0;
-
-	pthread_mutex_lock(&S.lock);
-	for (i = 0; i < S.ntokens && i < MAX_TOKENS; i++) {
-		if (S.tokens[i].sent_ms < since_ms)
-			continue;
-		seen++;
-		if (strcmp(S.tokens[i].kid, kid) != 0) {
-			pthread_mutex_unlock(&S.lock);
-			ck_abort_msg("token %d carries kid '%s', not '%s'", i,
-			    S.tokens[i].kid, kid);
-		}
-	}
-	pthread_mutex_unlock(&S.lock);
-	return seen;
 }
 
 /* status of GET download with token on pool n */
@@ -471,7 +235,7 @@ START_TEST(rotation_under_load)
 	/* Keyring, step 2: t2 moves first (in place + SIGUSR2): new tokens
 	 * carry t2, and the t1 tokens already out still work. */
 	pthread_mutex_lock(&S.lock);
-	n = (S.ntokens - 1) % MAX_TOKENS;	/* the latest */
+	n = (S.ntokens - 1) % STREAM_MAX_TOKENS;	/* the latest */
 	old_t1 = keep(xstrdup(S.tokens[n].token), free);
 	old_exp = S.tokens[n].exp;
 	ck_assert_str_eq(S.tokens[n].kid, "t1");
@@ -798,8 +562,9 @@ main(int argc, char **argv)
 	ttl = atol(t);
 	responders = atoi(r);
 	if ((t = getenv("MG_TEST_LOADERS")) != NULL && atoi(t) > 0 &&
-	    atoi(t) <= LOADERS_MAX)
+	    atoi(t) <= STREAM_LOADERS_MAX)
 		loaders = atoi(t);
+	stream_setup(url, responders, loaders);
 
 	c = db_open_at(db, "MG_TEST_DB");
 	media_replace(c, MEDIA, TENANT, "text/plain", "rotation.txt",
