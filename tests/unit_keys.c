@@ -435,6 +435,36 @@ START_TEST(reload_takes_new_files_and_refuses_bad_ones)
 }
 END_TEST
 
+/* §3.1 "for all four key variables": the single-key files reload too. */
+START_TEST(reload_single_key_files)
+{
+	char *bearer = put("hs.key", "kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk",
+	    0600);
+	char *tok = put("tok.key", "tttttttttttttttttttttttttttttttttttttttt",
+	    0600);
+	const char *env[] = { "MEDIAGATE_JWT_KEY_FILE", bearer,
+	    "MEDIAGATE_TOKEN_SECRET_FILE", tok, NULL };
+	struct keys_watch w = { { 0, 0 }, false };
+	struct config cfg;
+	char err[512];
+
+	ck_assert_msg(load(&cfg, env, err, sizeof(err)) == 0, "%s", err);
+	replace(tok, "uuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuu");
+	replace(bearer, "llllllllllllllllllllllllllllllllllllllll");
+	ck_assert_int_eq(keys_poll(&cfg, &w, false), KEYS_RELOADED);
+	ck_assert_int_eq(cfg.token_keys->keys[0].key.bytes[0], 'u');
+	ck_assert_int_eq(cfg.bearer_keys->keys[0].key.bytes[0], 'l');
+	/* The same checks as at start: a short secret is refused. */
+	replace(tok, "short");
+	w.next.tv_sec = 0;
+	ck_assert_int_eq(keys_poll(&cfg, &w, false), KEYS_FAILED);
+	ck_assert_int_eq(cfg.token_keys->keys[0].key.bytes[0], 'u');
+	config_free(&cfg);
+	free(bearer);
+	free(tok);
+}
+END_TEST
+
 Suite *
 suite_keys(void)
 {
@@ -449,6 +479,7 @@ suite_keys(void)
 	tcase_add_test(tc, single_secret_tokens_carry_no_kid);
 	tcase_add_test(tc, check_config_lists_unusable_keys);
 	tcase_add_test(tc, reload_takes_new_files_and_refuses_bad_ones);
+	tcase_add_test(tc, reload_single_key_files);
 	suite_add_tcase(s, tc);
 	return s;
 }
