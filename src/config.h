@@ -13,6 +13,7 @@
 
 #include "jws.h"
 #include "jwks.h"
+#include "metrics.h"
 
 #define CONFIG_SECRET_MIN	32	/* bytes of an HMAC secret */
 #define CONFIG_ALGS_MAX		9	/* every JWS algorithm once */
@@ -51,6 +52,9 @@ struct config {
 	char		*base_path;	/* "" or "/x" without trailing '/' */
 	char		*storage_root;	/* NULL: downloads not served */
 	enum sendfile_kind sendfile;
+	char		*metrics_file;	/* NULL: metrics off (§7.2) */
+	struct metrics_allow metrics_allow;	/* who may read /metrics */
+	char		*audit_log;	/* NULL: no audit log (§7.3) */
 
 	/* Filled by config_load_keys(), replaced whole by a reload
 	 * (keys.c); a single-key variable gives a one-key set. */
@@ -64,6 +68,10 @@ typedef const char *(*config_getenv_fn)(const char *name);
 /* Parse and validate every variable.  0 on success, -1 with err filled.
  * On success cfg owns its strings; release with config_free(). */
 int config_parse(struct config *cfg, config_getenv_fn get, char *err,
+    size_t errsz);
+
+/* The operations variables (§7.2, §7.3), called by config_parse(). */
+int config_parse_ops(struct config *cfg, config_getenv_fn get, char *err,
     size_t errsz);
 
 /* Read and check the bearer and download-token key files (size,

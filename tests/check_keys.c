@@ -311,6 +311,39 @@ failed_reload_pids(const char *const logs[2], const long off[2], int *max)
 	return npids;
 }
 
+/* Lines of the pools' logs that contain needle. */
+static long
+log_lines(const char *const logs[2], const char *needle)
+{
+	long n = 0;
+	char *text, *p;
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		text = slurp(logs[i], NULL);
+		for (p = text; (p = strstr(p, needle)) != NULL; p++)
+			n++;
+		free(text);
+	}
+	return n;
+}
+
+/* mediagate_key_reloads_total{result=...} of the pools' shared counter
+ * file (§7.2), as GET /metrics shows it. */
+static long
+reloads_metric(const char *result)
+{
+	struct http_response *r = send_request(url[0], "metrics", "GET",
+	    "/metrics", NULL, NULL, 0);
+	char *want = strf("mediagate_key_reloads_total{result=\"%s\"} ",
+	    result);
+	const char *p;
+
+	ck_assert_int_eq(r->status, 200);
+	ck_assert_msg((p = strstr(r->body, want)) != NULL, "%s", r->body);
+	return atol(p + strlen(want));
+}
+
 START_TEST(invalid_reload_keeps_the_keys)
 {
 	const char *logs[2] = { strf("%s/a.log", work),
@@ -349,6 +382,13 @@ START_TEST(invalid_reload_keeps_the_keys)
 	    atomic_load(&S.failures));
 	fflush(stdout);
 	ck_assert_int_eq(atomic_load(&S.failures), 0);
+	/* Every reload counted, taken or refused, by every responder. */
+	ck_assert_int_eq(reloads_metric("failed"),
+	    log_lines(logs, "]: key reload failed"));
+	ck_assert_int_eq(reloads_metric("ok"), log_lines(logs, "]: keys reloaded"));
+	printf("mediagate_key_reloads_total: ok %ld, failed %ld (the pools' "
+	    "log lines)\n", reloads_metric("ok"), reloads_metric("failed"));
+	fflush(stdout);
 	install_by_rename("bearer.jwks", good);
 	free(good);
 	jg_free(&b2);

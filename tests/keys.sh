@@ -12,7 +12,8 @@
 # ExecReload= (`systemctl reload`).
 #
 #   pools a, b   MEDIAGATE_JWT_ALG=RS256,ES256, MEDIAGATE_JWT_JWKS_FILE,
-#                MEDIAGATE_TOKEN_JWKS_FILE, token TTL 10 s
+#                MEDIAGATE_TOKEN_JWKS_FILE, token TTL 10 s, one counter
+#                file (one host) for mediagate_key_reloads_total
 #
 # Environment given to check_keys:
 #   MG_TEST_URL_A MG_TEST_URL_B  http://127.0.0.1:PORT of each lighttpd
@@ -103,7 +104,8 @@ main() {
 			MEDIAGATE_JWT_JWKS_FILE="$keydir/bearer.jwks" \
 			MEDIAGATE_TOKEN_JWKS_FILE="$keydir/tokens.jwks" \
 			MEDIAGATE_TOKEN_TTL="$ttl" \
-			MEDIAGATE_STORAGE_ROOT="$storage" ||
+			MEDIAGATE_STORAGE_ROOT="$storage" \
+			MEDIAGATE_METRICS_FILE="$MG_WORK/host.metrics" ||
 			hard_error "pool $pool did not start"
 		port=$(mg_free_port) || hard_error "no free port"
 		mg_lighttpd_start "$pool" "$port" "$MG_WORK/$pool.sock" / "$storage" ||
