@@ -193,13 +193,27 @@ sqlstate_err(const PGresult *res)
 	return MG_EINTERNAL;
 }
 
+/*
+ * True for the errors with which a server ends the session because it is
+ * going away: 57P01 admin_shutdown (pg_ctl stop -m fast, a standby being
+ * promoted), 57P02 crash_shutdown, 57P03 cannot_connect_now.
+ */
+static bool
+server_going(const PGresult *res)
+{
+	const char *st = res != NULL ?
+	    PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+
+	return st != NULL && strncmp(st, "57P0", 4) == 0;
+}
+
 enum mg_err
 db_media_lookup(struct db *db, const char *id, const char *tenant,
     struct media *m, char *errbuf, size_t errsz)
 {
 	PGresult *res = NULL;
 	enum mg_err err;
-	bool timeout;
+	bool timeout, gone;
 	int attempt;
 
 	memset(m, 0, sizeof(*m));
@@ -217,10 +231,16 @@ db_media_lookup(struct db *db, const char *id, const char *tenant,
 		    res != NULL ? PQresultErrorMessage(res) :
 		    PQerrorMessage(db->conn));
 		err = sqlstate_err(res);
+		gone = server_going(res);
 		PQclear(res);
 		res = NULL;
-		/* On a timeout the connection is in an unknown state. */
-		if (timeout || PQstatus(db->conn) != CONNECTION_OK) {
+		/*
+		 * On a timeout the connection is in an unknown state; a server
+		 * that is shutting down ends the session, though libpq may not
+		 * have seen the close yet: another server of a multi-host
+		 * conninfo (a standby, the primary) can answer the lookup.
+		 */
+		if (timeout || gone || PQstatus(db->conn) != CONNECTION_OK) {
 			drop(db);
 			continue;
 		}

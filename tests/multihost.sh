@@ -386,6 +386,8 @@ report() {
 			printf "%d %d %d %s %d %s\n", n, bad, ghost, (back == "" ? -1 : back - tb), slow, (c == "" ? "-" : substr(c, 2))
 		}')
 	read -r sent failed ghost back slow codes <<<"$line"
+	# A database server is not sent requests: it has no "back in".
+	[[ $host == r* ]] || back=-
 	say "$name: $sent requests, $failed failed ($codes), $inflight in flight on $host at the loss; slowest answer $slow ms; back in $back ms"
 	echo "$name | $sent | $failed | $inflight | $slow | $back" >>"$MG_WORK/figures"
 	if ((failed > 0)); then

@@ -137,14 +137,14 @@ mg_netns_bed_create() {
 		printf -v "_mg_netns_octet_$host" '%s' "$octet"
 		# Made in the switch, the peer moved into the host at once:
 		# neither end ever exists in the machine's own namespace.
-		ip -n "$sw" link add "p-$host" type veth peer name eth0 netns "$ns" &&
+		if ! { ip -n "$sw" link add "p-$host" type veth peer name eth0 netns "$ns" &&
 			ip -n "$sw" link set "p-$host" master br0 up &&
 			ip -n "$ns" link set lo up &&
 			ip -n "$ns" addr add "$MG_NETNS_NET.$octet/24" dev eth0 &&
-			ip -n "$ns" link set eth0 up || {
+			ip -n "$ns" link set eth0 up; }; then
 			_mg_netns_err "cannot set up host $host"
 			return 1
-		}
+		fi
 	done
 	export MG_NETNS_PREFIX
 }
@@ -164,6 +164,7 @@ mg_netns_bed_destroy() {
 # goes too, whatever way the shell ends.
 mg_netns_cleanup_on_exit() {
 	local rm=''
+	# shellcheck disable=SC2016 # expanded when the trap runs
 	[[ ${1:-} == remove ]] && rm='; [[ -n ${MG_WORK:-} ]] && rm -rf -- "$MG_WORK"'
 	# shellcheck disable=SC2064 # expand rm now
 	trap "mg_stop_all; mg_netns_bed_destroy$rm" EXIT
