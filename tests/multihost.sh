@@ -407,6 +407,22 @@ report() {
 # ---------------------------------------------------------------------------
 # faults
 
+# freeze_busy HOST: SIGSTOP every process of HOST at a moment it has a
+# request in flight (tries for about 10 s; then it is frozen idle).
+freeze_busy() {
+	local i
+	for ((i = 0; i < 200; i++)); do
+		if (($(mg_netns_conns "$1" "$fcgi_port") > 0)); then
+			mg_netns_signal "$1" STOP
+			(($(mg_netns_conns "$1" "$fcgi_port") > 0)) && return 0
+			mg_netns_signal "$1" CONT
+		fi
+		sleep 0.05
+	done
+	mg_netns_signal "$1" STOP
+	return 1
+}
+
 # fault_responder SERVER KIND HOST: KIND is link (cable cut) or kill (every
 # process of the host killed); the host is back after 4 s.
 fault_responder() {
@@ -420,27 +436,31 @@ fault_responder() {
 		load_stop
 		return
 	fi
+	# The loss comes while the host has a request, so that a request in
+	# flight is part of every run: the host's processes are frozen
+	# (SIGSTOP) when it has one; frozen, it finishes nothing, so what is
+	# unfinished then is exactly what the loss cuts off.
+	freeze_busy "$host" || say "$name: no request in flight on $host before the loss"
+	inflight=$(mg_netns_conns "$host" "$fcgi_port")
 	if [[ $kind == link ]]; then
 		mg_netns_link "$host" down
 		tl=$(now_ms)
-		# Sockets stay open with the cable out: what is unfinished
-		# now was in flight at the cut.
-		inflight=$(mg_netns_conns "$host" "$fcgi_port")
+		mg_netns_signal "$host" CONT
 	else
-		inflight=$(mg_netns_conns "$host" "$fcgi_port")
 		mg_netns_kill "$host"
 		tl=$(now_ms)
 	fi
 	# Down for at least 4 s and 40 responses.
 	sleep 4
 	wait_for 20 'n >= 40' "$tl" || true
+	# "Back" counts from the moment the repair starts.
+	tb=$(now_ms)
 	if [[ $kind == link ]]; then
 		mg_netns_link "$host" up
 	else
 		mg_supervised_stop "$host" || true
 		pool_start "$host" "$sendfile" || true
 	fi
-	tb=$(now_ms)
 	wait_for "$((back_bound + 5))" "by[\"$host\"] >= 1" "$tb" || true
 	sleep 1
 	load_stop

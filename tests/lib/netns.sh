@@ -32,6 +32,7 @@
 #                                     loses carrier, packets to and from it
 #                                     are dropped, its sockets stay open)
 #   mg_netns_pids HOST                pids of every process in HOST
+#   mg_netns_signal HOST SIGNAL       SIGNAL to every process in HOST
 #   mg_netns_kill HOST                SIGKILL every process in HOST
 #   mg_netns_wait_tcp HOST ADDR PORT [SECS]
 #                                     wait until HOST can connect to ADDR:PORT
@@ -199,11 +200,16 @@ mg_netns_pids() {
 	ip netns pids "$MG_NETNS_PREFIX-$1" 2>/dev/null
 }
 
-mg_netns_kill() {
+# mg_netns_signal HOST SIGNAL: send SIGNAL to every process in HOST.
+mg_netns_signal() {
 	local -a pids=()
 	mapfile -t pids < <(mg_netns_pids "$1")
 	((${#pids[@]})) || return 0
-	kill -KILL "${pids[@]}" 2>/dev/null || true
+	kill "-$2" "${pids[@]}" 2>/dev/null || true
+}
+
+mg_netns_kill() {
+	mg_netns_signal "$1" KILL
 }
 
 # mg_netns_wait_tcp HOST ADDR PORT [SECS]: wait (default 10 s) until a TCP
