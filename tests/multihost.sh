@@ -423,12 +423,30 @@ freeze_busy() {
 	return 1
 }
 
-# fault_responder SERVER KIND HOST: KIND is link (cable cut) or kill (every
-# process of the host killed); the host is back after 4 s.
+# freeze_idle HOST: SIGSTOP every process of HOST at a moment it has no
+# request (tries for about 10 s).
+freeze_idle() {
+	local i
+	for ((i = 0; i < 1000; i++)); do
+		if (($(mg_netns_conns "$1" "$fcgi_port") == 0)); then
+			mg_netns_signal "$1" STOP
+			(($(mg_netns_conns "$1" "$fcgi_port") == 0)) && return 0
+			mg_netns_signal "$1" CONT
+		fi
+		sleep 0.01
+	done
+	mg_netns_signal "$1" STOP
+	return 1
+}
+
+# fault_responder SERVER KIND HOST: KIND is link (cable cut while the host
+# has a request in flight), idle-link (cut while it has none) or kill
+# (every process of the host killed); the host is back after 4 s.
 fault_responder() {
 	local server=$1 kind=$2 host=$3 tl tb inflight
 	local name="$server: $host $kind"
 	[[ $kind == link ]] && name="$server: $host link cut"
+	[[ $kind == idle-link ]] && name="$server: $host link cut while idle"
 	[[ $kind == kill ]] && name="$server: $host processes killed"
 	load_start "$MG_WORK/load-$server-$kind"
 	if ! wait_for 30 'n >= 40 && by["r1"] && by["r2"] && by["r3"]'; then
@@ -440,9 +458,16 @@ fault_responder() {
 	# flight is part of every run: the host's processes are frozen
 	# (SIGSTOP) when it has one; frozen, it finishes nothing, so what is
 	# unfinished then is exactly what the loss cuts off.
-	freeze_busy "$host" || say "$name: no request in flight on $host before the loss"
+	# A busy host is left alone by both balancers (least connections,
+	# least busy) while its request hangs; an idle one gets the next
+	# requests, which must wait for the connect timeout: both cases.
+	if [[ $kind == idle-link ]]; then
+		freeze_idle "$host" || say "$name: $host was never idle"
+	else
+		freeze_busy "$host" || say "$name: no request in flight on $host before the loss"
+	fi
 	inflight=$(mg_netns_conns "$host" "$fcgi_port")
-	if [[ $kind == link ]]; then
+	if [[ $kind == *link ]]; then
 		mg_netns_link "$host" down
 		tl=$(now_ms)
 		mg_netns_signal "$host" CONT
@@ -455,7 +480,7 @@ fault_responder() {
 	wait_for 20 'n >= 40' "$tl" || true
 	# "Back" counts from the moment the repair starts.
 	tb=$(now_ms)
-	if [[ $kind == link ]]; then
+	if [[ $kind == *link ]]; then
 		mg_netns_link "$host" up
 	else
 		mg_supervised_stop "$host" || true
@@ -647,7 +672,10 @@ run_server() {
 	fi
 	for f in $faults; do
 		case $f in
-		link) fault_responder "$server" link r1 ;;
+		link)
+			fault_responder "$server" link r1
+			fault_responder "$server" idle-link r3
+			;;
 		kill) fault_responder "$server" kill r2 ;;
 		standby) [[ $server == lighttpd ]] && fault_db pg2 ;;
 		primary) [[ $server == lighttpd ]] && fault_db pg1 ;;
