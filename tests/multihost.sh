@@ -107,8 +107,10 @@ audience=mediagate
 web_user=www-data
 fcgi_port=9000
 responders=(r1 r2 r3)
-# A host back takes requests again within this many seconds.
-back_bound=10
+# A host back takes requests again within this many seconds: the web
+# server's disable-time/retry (2 s), a pool's start, and the balancer
+# picking it, on a loaded machine.
+back_bound=15
 # A row deleted on the primary is seen by every responder reading the
 # standby within this many milliseconds (asynchronous replication on a
 # healthy network; README.md, "Running on several hosts").
@@ -674,7 +676,9 @@ run_server() {
 		case $f in
 		link)
 			fault_responder "$server" link r1
-			fault_responder "$server" idle-link r3
+			# r1: the host both balancers prefer when loads are equal,
+			# so "back" measures the host, not the balancer's choice.
+			fault_responder "$server" idle-link r1
 			;;
 		kill) fault_responder "$server" kill r2 ;;
 		standby) [[ $server == lighttpd ]] && fault_db pg2 ;;
