@@ -284,6 +284,10 @@ pool_start() {
 	# The test's tag: which host issued a token shows in its URL.
 	env+=("MEDIAGATE_PUBLIC_URL=https://$host.localhost")
 	read -r -a cmd <<<"$(unit_values "$unit" ExecStart)"
+	# spawn-fcgi points the pool's stderr at /dev/null (systemd gives it
+	# the journal): a shell keeps it, in HOST.log, then runs ExecStart.
+	# shellcheck disable=SC2016 # expanded by that shell
+	cmd=(/bin/sh -c 'exec "$@" 2>>"$0"' "$MG_WORK/$host.log" "${cmd[@]}")
 	mg_netns_run "$host" mg_supervised_start "$host" "$(mg_netns_addr "$host"):$fcgi_port" \
 		"${env[@]}" -- "${cmd[@]}" >>"$MG_WORK/pools.log" 2>&1 ||
 		{ say "pool $host did not start: $(tail -n 3 "$MG_WORK/pools.log")"; return 1; }
