@@ -30,6 +30,9 @@ struct db {
 	char	*conninfo;
 	PGconn	*conn;		/* NULL or a connection with the statement
 				   prepared */
+	bool	 going;		/* the last db_connect failed because the
+				   server ended the session while it was
+				   being set up (server_going) */
 };
 
 struct db *
@@ -166,6 +169,20 @@ db_conninfo_check(const char *conninfo, char *err, size_t errsz)
 	return rc;
 }
 
+/*
+ * True for the errors with which a server ends the session because it is
+ * going away: 57P01 admin_shutdown (pg_ctl stop -m fast, a standby being
+ * promoted), 57P02 crash_shutdown, 57P03 cannot_connect_now.
+ */
+static bool
+server_going(const PGresult *res)
+{
+	const char *st = res != NULL ?
+	    PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+
+	return st != NULL && strncmp(st, "57P0", 4) == 0;
+}
+
 enum mg_err
 db_connect(struct db *db, char *errbuf, size_t errsz)
 {
@@ -183,6 +200,7 @@ db_connect(struct db *db, char *errbuf, size_t errsz)
 	if (db->conn != NULL && PQstatus(db->conn) == CONNECTION_OK)
 		return MG_OK;
 	drop(db);
+	db->going = false;
 	keys[n] = "fallback_application_name";
 	vals[n++] = "mediagate";
 	if (getenv("PGCONNECT_TIMEOUT") == NULL) {
@@ -206,6 +224,7 @@ db_connect(struct db *db, char *errbuf, size_t errsz)
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 		set_err(errbuf, errsz, "set statement_timeout",
 		    PQerrorMessage(db->conn));
+		db->going = server_going(res);
 		PQclear(res);
 		drop(db);
 		return MG_EUNAVAIL;
@@ -215,6 +234,7 @@ db_connect(struct db *db, char *errbuf, size_t errsz)
 	res = PQprepare(db->conn, lookup_name, lookup_sql, 2, NULL);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 		set_err(errbuf, errsz, "prepare", PQerrorMessage(db->conn));
+		db->going = server_going(res);
 		PQclear(res);
 		drop(db);
 		/* A missing table or column is a deployment error, not an
@@ -338,20 +358,6 @@ reprepare(struct db *db, char *errbuf, size_t errsz)
 	return MG_OK;
 }
 
-/*
- * True for the errors with which a server ends the session because it is
- * going away: 57P01 admin_shutdown (pg_ctl stop -m fast, a standby being
- * promoted), 57P02 crash_shutdown, 57P03 cannot_connect_now.
- */
-static bool
-server_going(const PGresult *res)
-{
-	const char *st = res != NULL ?
-	    PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
-
-	return st != NULL && strncmp(st, "57P0", 4) == 0;
-}
-
 enum mg_err
 db_media_lookup(struct db *db, const char *id, const char *tenant,
     struct media *m, char *errbuf, size_t errsz)
@@ -368,8 +374,14 @@ db_media_lookup(struct db *db, const char *id, const char *tenant,
 	 * statement invalidated by a schema change is prepared again.
 	 */
 	for (attempt = 0; attempt < 2; attempt++) {
-		if ((err = db_connect(db, errbuf, errsz)) != MG_OK)
+		if ((err = db_connect(db, errbuf, errsz)) != MG_OK) {
+			/* A session opened just before its server began to
+			 * shut down ends while being set up; the next attempt
+			 * reaches another server of the conninfo. */
+			if (db->going && attempt == 0)
+				continue;
 			return err;
+		}
 		res = run_lookup(db->conn, id, tenant, &timeout);
 		if (res != NULL && PQresultStatus(res) == PGRES_TUPLES_OK)
 			break;
