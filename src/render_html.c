@@ -197,11 +197,14 @@ render_token_html(struct buf *out, const struct token_page *p)
 	struct buf title = { 0 };
 	char *short_name;
 	struct tm tm;
+	/* The column is NOT NULL; a source that breaks that shows no name
+	 * rather than crashing. */
+	const char *name = p->file_name != NULL ? p->file_name : "";
 
 	/* U+2068 FIRST STRONG ISOLATE … U+2069 POP DIRECTIONAL ISOLATE: a
 	 * title holds no markup, so the name is isolated in plain text
 	 * (UAX #9 §2.7; PDI also ends overrides left open inside). */
-	short_name = name_prefix(p->file_name, TITLE_NAME_MAX);
+	short_name = name_prefix(name, TITLE_NAME_MAX);
 	buf_puts(&title, "Download \xe2\x81\xa8");
 	render_html_name(&title, short_name);
 	buf_puts(&title, "\xe2\x81\xa9");
@@ -210,7 +213,7 @@ render_token_html(struct buf *out, const struct token_page *p)
 	buf_free(&title);
 
 	buf_puts(out, "<p class=\"kicker\">Download ready</p>\n<h1><bdi>");
-	render_html_name(out, p->file_name);
+	render_html_name(out, name);
 	buf_puts(out, "</bdi></h1>\n<p class=\"cta\"><a href=\"");
 	render_html_escape(out, p->url);
 	buf_puts(out, "\">Download file</a></p>\n"

@@ -307,11 +307,12 @@ pools_stop() {
 	done
 }
 
-# fcgi_probe FROM HOST: send one FastCGI request (GET /media/x/unknown) from
-# namespace FROM to HOST's pool; print what came back.
+# fcgi_probe FROM HOST [URI]: send one FastCGI request (GET URI, default
+# /media/x/unknown) from namespace FROM to HOST's pool; print what came
+# back.
 fcgi_probe() {
 	local kv k v params='' hex
-	for kv in REQUEST_METHOD=GET REQUEST_URI=/media/x/unknown \
+	for kv in REQUEST_METHOD=GET "REQUEST_URI=${3:-/media/x/unknown}" \
 		SERVER_NAME=localhost SERVER_PORT=443 HTTPS=on; do
 		k=${kv%%=*}
 		v=${kv#*=}
@@ -676,6 +677,12 @@ run_server() {
 		check "FCGI_WEB_SERVER_ADDRS: the web host's request is answered" \
 			grep -q 'Status: 404' <<<"$out"
 	fi
+	# The health endpoint (contract 7.1) of each host, asked by the web
+	# host over FastCGI as a monitor behind it would.
+	for f in "${responders[@]}"; do
+		out=$(fcgi_probe web "$f" /healthz)
+		check "$f: GET /healthz from the web host: 200" grep -q 'Status: 200' <<<"$out"
+	done
 	for f in $faults; do
 		case $f in
 		link)
