@@ -270,8 +270,12 @@ db_sessions() {
 pool_start() {
 	local host=$1 sendfile=$2 kv unit=$MG_WORK/systemd/mediagate-tcp.service
 	local -a env=() cmd=()
+	# Each host its own metrics file and audit log.
+	mkdir -p "$MG_WORK/$host/metrics" "$MG_WORK/$host/log"
 	substitute "$deploy/systemd/mediagate.env" "$etc/mediagate.env" \
-		"s|^MEDIAGATE_SENDFILE_HEADER=.*|MEDIAGATE_SENDFILE_HEADER=$sendfile|"
+		"s|^MEDIAGATE_SENDFILE_HEADER=.*|MEDIAGATE_SENDFILE_HEADER=$sendfile|" \
+		"s|/run/mediagate-metrics|$MG_WORK/$host/metrics|g" \
+		"s|/var/log/mediagate|$MG_WORK/$host/log|g"
 	substitute "$deploy/systemd/mediagate-replicas.env" "$etc/mediagate-replicas.env" \
 		"s|port=5432,5432|port=$pg_port,$pg_port|" "s|dbname=media |dbname=mediagate |"
 	# EnvironmentFile= order: the replicas file replaces MEDIAGATE_DB.
