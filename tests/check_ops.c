@@ -32,6 +32,7 @@
 static const char *url_a, *url_b, *url_deny, *url_u;
 static const char *audit_a, *audit_u, *work, *py, *helpers;
 static const char *children_a, *pids_b, *pg_stop, *pg_start;
+static const char *pg_freeze, *pg_thaw;
 static struct testkey bearer;
 
 static double
@@ -262,6 +263,49 @@ START_TEST(health_outage)
 	ck_assert_msg(ok == 6, "healthz did not come back to 200");
 }
 END_TEST
+
+/* A database that accepts connections but never answers: the 1 s bound
+ * itself, on the open connection and on a new one. */
+START_TEST(health_frozen)
+{
+	struct http_response *r;
+	double t0, took;
+	int i, st, ok = 0;
+
+	ck_assert_int_eq(get_status(url_a, "/healthz"), 200);
+	run_out(strf("%s 2>&1", pg_freeze), &st);
+	ck_assert_int_eq(st, 0);
+	for (i = 0; i < 6; i++) {
+		t0 = mono();
+		r = send_request(url_a, "healthz frozen", "GET", "/healthz",
+		    NULL, NULL, 0);
+		took = mono() - t0;
+		ck_assert_msg(r->status == 503, "healthz with the database "
+		    "frozen: %d", r->status);
+		ck_assert_msg(took >= 0.9 && took < 1.5, "503 after %.2f s, "
+		    "want the 1 s bound", took);
+		ck_assert_ptr_nonnull(http_header(r, "Retry-After"));
+	}
+	run_out(strf("%s 2>&1", pg_thaw), &st);
+	ck_assert_int_eq(st, 0);
+	for (t0 = mono(); ok < 6 && mono() - t0 < 30; ) {
+		r = send_request(url_a, "healthz thawed", "GET", "/healthz",
+		    NULL, NULL, 0);
+		ok = r->status == 200 ? ok + 1 : 0;
+		if (r->status != 200)
+			usleep(100000);
+	}
+	ck_assert_msg(ok == 6, "healthz did not come back to 200");
+}
+END_TEST
+
+static void
+thaw(void)
+{
+	int st;
+
+	(void)run_out(strf("%s 2>&1", pg_thaw), &st);
+}
 
 /* ------------------------------------------------------------------ */
 /* §7.2 metrics */
@@ -761,6 +805,7 @@ ops_suite(void)
 	TCase *m = tcase_kept("metrics", 120);
 	TCase *a = tcase_kept("audit", 240);
 	TCase *o = tcase_kept("outage", 90);
+	TCase *fz = tcase_kept("frozen", 90);
 
 	tcase_add_test(h, health_up);
 	suite_add_tcase(s, h);
@@ -774,7 +819,10 @@ ops_suite(void)
 	tcase_add_test(a, audit_concurrent_rotation);
 	tcase_add_test(a, audit_unwritable);
 	suite_add_tcase(s, a);
-	/* Last: it stops the database. */
+	/* Last: they stop the database. */
+	tcase_add_checked_fixture(fz, NULL, thaw);
+	tcase_add_test(fz, health_frozen);
+	suite_add_tcase(s, fz);
 	tcase_add_test(o, health_outage);
 	suite_add_tcase(s, o);
 	return s;
@@ -816,6 +864,8 @@ main(void)
 	work = need("MG_TEST_WORK", &missing);
 	pg_stop = need("MG_TEST_PG_STOP", &missing);
 	pg_start = need("MG_TEST_PG_START", &missing);
+	pg_freeze = need("MG_OPS_PG_FREEZE", &missing);
+	pg_thaw = need("MG_OPS_PG_THAW", &missing);
 	if (missing)
 		return 1;
 
