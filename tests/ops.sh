@@ -72,7 +72,9 @@ main() {
 	write_helper a-children 'mg_supervised_children a'
 	# A database that accepts connections and never answers: every
 	# PostgreSQL process stopped (SIGSTOP), then continued.
+	# shellcheck disable=SC2016 # expanded by the helper, not here
 	write_helper pg-freeze 'pm=$(head -n 1 "$MG_WORK/pg/postmaster.pid"); kill -STOP "$pm" $(pgrep -P "$pm")'
+	# shellcheck disable=SC2016 # expanded by the helper, not here
 	write_helper pg-thaw 'pm=$(head -n 1 "$MG_WORK/pg/postmaster.pid"); kill -CONT "$pm" $(pgrep -P "$pm")'
 	write_helper b-pids 'mg_responders_pids b'
 
