@@ -57,8 +57,8 @@ run_out(const char *cmd, int *status)
 	while ((n = fread(chunk, 1, sizeof(chunk), p)) > 0)
 		buf_append(&b, chunk, n);
 	*status = pclose(p);
-	return keep(xstrdup(buf_str(&b)), free);
-	/* b's memory is released with the copy kept */
+	/* The buffer's memory becomes the kept string. */
+	return keep(b.ptr != NULL ? b.ptr : xstrdup(""), free);
 }
 
 static void
@@ -502,7 +502,7 @@ read_all(const char *path)
 	while ((n = read(fd, chunk, sizeof(chunk))) > 0)
 		buf_append(&b, chunk, (size_t)n);
 	close(fd);
-	return keep(xstrdup(buf_str(&b)), free);
+	return keep(b.ptr != NULL ? b.ptr : xstrdup(""), free);
 }
 
 /* The line whose request_id is reqid, parsed with yajl (kept). */
