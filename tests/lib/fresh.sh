@@ -430,6 +430,16 @@ fresh_inner() {
 	mount --bind "$(readlink -f /etc/resolv.conf)" "$root/etc/resolv.conf"
 	mount --bind "$archives" "$root/var/cache/apt/archives"
 
+	# Site-local CA certificates (a TLS-inspecting proxy's, say) belong to
+	# the machine's network like resolv.conf does: without them npm cannot
+	# reach its registry from the root. None on most machines.
+	if compgen -G "/usr/local/share/ca-certificates/*" >/dev/null; then
+		fresh_begin "this machine's local CA certificates (/usr/local/share/ca-certificates)"
+		mkdir -p "$root/usr/local/share/ca-certificates"
+		cp -a /usr/local/share/ca-certificates/. "$root/usr/local/share/ca-certificates/"
+		in_root update-ca-certificates | tail -n 1
+	fi
+
 	fresh_begin "git clone the committed tree into $fresh_clone"
 	in_root git clone -q /srv/mediagate.git "$fresh_clone" ||
 		fresh_fail "git clone failed"
