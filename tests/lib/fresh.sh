@@ -329,9 +329,11 @@ fresh_cleanup() {
 # in_root CMD...: CMD in the root, as root, with the environment of a fresh
 # login and nothing of ours; SIGINT as on a terminal (not ignored, which it
 # is when an ancestor ran us in the background without job control).
+# LANG: an installed Debian sets a UTF-8 locale (/etc/default/locale),
+# which minbase leaves out; C.UTF-8 is built into Debian 12's libc.
 in_root() {
 	chroot "$root" /usr/bin/env --default-signal=INT -i HOME=/root USER=root \
-		LOGNAME=root SHELL=/bin/bash PATH="$fresh_path" TERM=dumb "$@"
+		LOGNAME=root SHELL=/bin/bash PATH="$fresh_path" TERM=dumb LANG=C.UTF-8 "$@"
 }
 
 # root_procs: the live processes whose root directory is the fresh root,
