@@ -12,6 +12,7 @@
 
 #include "buf.h"
 #include "db.h"
+#include "db_int.h"
 #include "log.h"
 #include "metrics.h"
 
@@ -52,9 +53,8 @@ drop(struct db *db)
 	db->conn = NULL;
 }
 
-/* Copy a libpq message into errbuf on one line. */
-static void
-set_err(char *errbuf, size_t errsz, const char *what, const char *msg)
+void
+db_set_err(char *errbuf, size_t errsz, const char *what, const char *msg)
 {
 	char *p;
 
@@ -65,109 +65,6 @@ set_err(char *errbuf, size_t errsz, const char *what, const char *msg)
 			*p = ' ';
 	while (p > errbuf && p[-1] == ' ')
 		*--p = '\0';
-}
-
-/*
- * Options whose value libpq 15 checks only when it connects
- * (connectOptions2 and parse_int_param in fe-connect.c), so that a bad one
- * would fail every attempt: enumerations, and integers (port may be a list,
- * one per host).
- */
-static const struct {
-	const char	*keyword;
-	const char	*values;	/* space-separated; NULL: integers */
-} checked_options[] = {
-	{ "sslmode", "disable allow prefer require verify-ca verify-full" },
-	{ "gssencmode", "disable prefer require" },
-	{ "channel_binding", "disable prefer require" },
-	{ "target_session_attrs",
-	    "any read-write read-only primary standby prefer-standby" },
-	{ "ssl_min_protocol_version", "TLSv1 TLSv1.1 TLSv1.2 TLSv1.3" },
-	{ "ssl_max_protocol_version", "TLSv1 TLSv1.1 TLSv1.2 TLSv1.3" },
-	{ "port", NULL }, { "connect_timeout", NULL }, { "keepalives", NULL },
-	{ "keepalives_idle", NULL }, { "keepalives_interval", NULL },
-	{ "keepalives_count", NULL }, { "tcp_user_timeout", NULL },
-};
-
-static bool
-word_in(const char *v, const char *words)
-{
-	size_t n = strlen(v);
-	const char *p;
-
-	for (p = words; *p != '\0'; p += strcspn(p, " "), p += *p == ' ')
-		if (strncmp(p, v, n) == 0 && (p[n] == ' ' || p[n] == '\0'))
-			return true;
-	return false;
-}
-
-/* Comma-separated integers, each optional (libpq: empty means default). */
-static bool
-integers(const char *v)
-{
-	char *end;
-	long n;
-
-	for (;;) {
-		v += strspn(v, " ");
-		if (*v != ',' && *v != '\0') {
-			errno = 0;
-			n = strtol(v, &end, 10);
-			if (end == v || errno != 0 || n < INT_MIN || n > INT_MAX)
-				return false;
-			v = end + strspn(end, " ");
-		}
-		if (*v == '\0')
-			return true;
-		if (*v++ != ',')
-			return false;
-	}
-}
-
-int
-db_conninfo_check(const char *conninfo, char *err, size_t errsz)
-{
-	PQconninfoOption *opts, *defs, *o, *d;
-	char *msg = NULL;
-	const char *v;
-	size_t i;
-	int rc = 0, env;
-
-	if ((opts = PQconninfoParse(conninfo, &msg)) == NULL) {
-		set_err(err, errsz, "not a libpq connection string", msg != NULL ?
-		    msg : "out of memory");
-		PQfreemem(msg);
-		return -1;
-	}
-	defs = PQconndefaults();	/* the PG* environment */
-	for (i = 0; rc == 0 && i < sizeof(checked_options) /
-	    sizeof(checked_options[0]); i++) {
-		v = NULL;
-		env = 0;
-		for (o = opts; o->keyword != NULL; o++)
-			if (strcmp(o->keyword, checked_options[i].keyword) == 0)
-				v = o->val;
-		for (d = defs; v == NULL && d != NULL && d->keyword != NULL;
-		    d++)
-			if (strcmp(d->keyword, checked_options[i].keyword) == 0) {
-				v = d->val;
-				env = 1;
-			}
-		if (v == NULL || *v == '\0')
-			continue;
-		if (checked_options[i].values != NULL ?
-		    !word_in(v, checked_options[i].values) : !integers(v)) {
-			snprintf(err, errsz, "%s%s: '%.64s' is not %s",
-			    checked_options[i].keyword, env ? " (from the PG* "
-			    "environment)" : "", v,
-			    checked_options[i].values != NULL ? "one of the "
-			    "values libpq accepts" : "an integer libpq accepts");
-			rc = -1;
-		}
-	}
-	PQconninfoFree(defs);
-	PQconninfoFree(opts);
-	return rc;
 }
 
 /*
@@ -213,7 +110,7 @@ db_connect(struct db *db, char *errbuf, size_t errsz)
 	keys[n] = vals[n] = NULL;
 	db->conn = PQconnectdbParams(keys, vals, 1);
 	if (db->conn == NULL || PQstatus(db->conn) != CONNECTION_OK) {
-		set_err(errbuf, errsz, "connect",
+		db_set_err(errbuf, errsz, "connect",
 		    db->conn ? PQerrorMessage(db->conn) : "out of memory");
 		drop(db);
 		metrics_db_connect(false);
@@ -225,7 +122,7 @@ db_connect(struct db *db, char *errbuf, size_t errsz)
 	    "SET statement_timeout = %d", DB_STATEMENT_TIMEOUT_MS);
 	res = PQexec(db->conn, set_timeout);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-		set_err(errbuf, errsz, "set statement_timeout",
+		db_set_err(errbuf, errsz, "set statement_timeout",
 		    PQerrorMessage(db->conn));
 		db->going = server_going(res);
 		PQclear(res);
@@ -236,7 +133,7 @@ db_connect(struct db *db, char *errbuf, size_t errsz)
 
 	res = PQprepare(db->conn, lookup_name, lookup_sql, 2, NULL);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-		set_err(errbuf, errsz, "prepare", PQerrorMessage(db->conn));
+		db_set_err(errbuf, errsz, "prepare", PQerrorMessage(db->conn));
 		db->going = server_going(res);
 		PQclear(res);
 		drop(db);
@@ -351,7 +248,7 @@ reprepare(struct db *db, char *errbuf, size_t errsz)
 	PQclear(PQexec(db->conn, sql));
 	res = PQprepare(db->conn, lookup_name, lookup_sql, 2, NULL);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-		set_err(errbuf, errsz, "prepare again",
+		db_set_err(errbuf, errsz, "prepare again",
 		    PQerrorMessage(db->conn));
 		PQclear(res);
 		drop(db);
@@ -388,7 +285,7 @@ db_media_lookup(struct db *db, const char *id, const char *tenant,
 		res = run_lookup(db->conn, id, tenant, &timeout);
 		if (res != NULL && PQresultStatus(res) == PGRES_TUPLES_OK)
 			break;
-		set_err(errbuf, errsz, timeout ? "query timed out" : "query",
+		db_set_err(errbuf, errsz, timeout ? "query timed out" : "query",
 		    res != NULL ? PQresultErrorMessage(res) :
 		    PQerrorMessage(db->conn));
 		err = sqlstate_err(res);
@@ -529,13 +426,13 @@ exec_within(PGconn *conn, const char *sql, const char *prep,
 	sent = prep != NULL ? PQsendPrepare(conn, prep, sql, 2, NULL) :
 	    PQsendQuery(conn, sql);
 	if (!sent) {
-		set_err(errbuf, errsz, "query", PQerrorMessage(conn));
+		db_set_err(errbuf, errsz, "query", PQerrorMessage(conn));
 		return false;
 	}
 	res = wait_result(conn, deadline, &timeout);
 	ok = res != NULL && PQresultStatus(res) == want;
 	if (!ok)
-		set_err(errbuf, errsz, timeout ? "query timed out" : "query",
+		db_set_err(errbuf, errsz, timeout ? "query timed out" : "query",
 		    res != NULL ? PQresultErrorMessage(res) :
 		    PQerrorMessage(conn));
 	PQclear(res);
@@ -562,7 +459,7 @@ connect_within(struct db *db, const struct timespec *deadline, char *errbuf,
 		if (st == PGRES_POLLING_FAILED)
 			goto failed;
 		if ((left = ms_left(deadline)) <= 0) {
-			set_err(errbuf, errsz, "connect", "timed out");
+			db_set_err(errbuf, errsz, "connect", "timed out");
 			goto failed_set;
 		}
 		pfd.fd = PQsocket(db->conn);
@@ -588,7 +485,7 @@ connect_within(struct db *db, const struct timespec *deadline, char *errbuf,
 	metrics_db_connect(true);
 	return MG_OK;
 failed:
-	set_err(errbuf, errsz, "connect",
+	db_set_err(errbuf, errsz, "connect",
 	    db->conn != NULL ? PQerrorMessage(db->conn) : "out of memory");
 failed_set:
 	drop(db);

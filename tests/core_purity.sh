@@ -51,7 +51,7 @@ compile libpq fail '<libpq-fe.h>' -- "${pq[@]}"
 headers=()
 for h in "$src"/src/*.h; do
 	h=${h##*/}
-	[[ $h == db.h || $h == core_guard.h ]] && continue
+	[[ $h == db.h || $h == db_int.h || $h == core_guard.h ]] && continue
 	headers+=("\"$h\"")
 done
 compile core_headers ok "${headers[@]}" --
