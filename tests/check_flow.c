@@ -37,6 +37,9 @@
 #include <yajl/yajl_tree.h>
 
 #include "buf.h"
+#include "expect.h"
+#include "fixture.h"
+#include "flow.h"
 #include "http.h"
 #include "http_tls.h"
 #include "jws.h"
@@ -44,28 +47,26 @@
 #include "testkeys.h"
 #include "testlib.h"
 
-#define TCASE_TIMEOUT	60		/* seconds */
-#define BIG_SIZE	(1024 * 1024)	/* bytes of the stored file */
 #define BODY_MAX	(64 * 1024)	/* the contract's request body limit */
 #define PERMISSION	"media:read"
 
 /* Set once in main() before the runner forks; read-only afterwards. */
-static const char	*name;		/* MG_FLOW_NAME, for messages */
-static const char	*url;		/* MG_FLOW_URL: https://HOST:PORT */
-static const char	*http_url;	/* MG_FLOW_HTTP_URL: http://HOST:PORT */
+const char	*name;		/* MG_FLOW_NAME, for messages */
+const char	*url;		/* MG_FLOW_URL: https://HOST:PORT */
+const char	*http_url;	/* MG_FLOW_HTTP_URL: http://HOST:PORT */
 static const char	*db_conninfo;	/* MG_FLOW_DB */
-static const char	*storage_root;	/* MG_FLOW_STORAGE */
+const char	*storage_root;	/* MG_FLOW_STORAGE */
 static const char	*issuer;	/* MG_FLOW_ISSUER (may be empty) */
 static const char	*audience;	/* MG_FLOW_AUDIENCE (may be empty) */
 static struct testkey	 bearer_key;	/* signs bearer tokens (RS256) */
-static unsigned char	*big;		/* content of flow/big.bin */
+unsigned char	*big;		/* content of flow/big.bin */
 
 /* ------------------------------------------------------------------ */
 /* Requests */
 
 /* method path on base (url or http_url), named after the deployment in
  * failure messages. */
-static struct http_response *
+struct http_response *
 request_to(const char *base, const char *method, const char *path,
     const char *const *headers, const void *body, size_t len)
 {
@@ -74,7 +75,7 @@ request_to(const char *base, const char *method, const char *path,
 }
 
 /* GET, HEAD …, with an optional Accept and Range, over HTTPS. */
-static struct http_response *
+struct http_response *
 fetch(const char *method, const char *path, const char *accept,
     const char *range)
 {
@@ -84,7 +85,7 @@ fetch(const char *method, const char *path, const char *accept,
 
 /* POST with an Authorization value (NULL: none) and an Accept (NULL:
  * none), over HTTPS. */
-static struct http_response *
+struct http_response *
 post(const char *path, const char *authz, const char *accept,
     const void *body, size_t len)
 {
@@ -92,13 +93,13 @@ post(const char *path, const char *authz, const char *accept,
 	    authz, "Accept", accept), body, len);
 }
 
-static const char *
+const char *
 issue_path(const char *id)
 {
 	return strf("/media/%s/download-token", id);
 }
 
-static const char *
+const char *
 dl_path(const char *id, const char *token)
 {
 	return strf("/media/%s/download/%s", id, token);
@@ -109,7 +110,7 @@ dl_path(const char *id, const char *token)
 
 /* A bearer token the deployment accepts, with extra claims (a JSON
  * fragment starting with ',' or ""). */
-static char *
+char *
 bearer(const char *extra)
 {
 	long long t = now();
@@ -132,31 +133,12 @@ bearer(const char *extra)
 /* ------------------------------------------------------------------ */
 /* Database and storage */
 
-/* Replace the row id with a live one of tenant acme (mime NULL: SQL
- * NULL). */
-static void
-media_put(const char *id, const char *mime, const char *file_name,
-    const char *storage)
-{
-	PGconn *c = db_open_at(db_conninfo, "MG_FLOW_DB");
-
-	media_replace(c, id, "acme", mime, file_name, storage);
-	PQfinish(c);
-}
-
 /* ------------------------------------------------------------------ */
 /* Assertions */
 
-static void
-expect_status(const struct http_response *r, int want)
-{
-	ck_assert_msg(r->status == want, "%s: status %d, want %d; head: %.300s;"
-	    " body: %.300s", last_req, r->status, want, r->head, r->body);
-}
-
 /* The web server consumed the sendfile header: neither it nor the place
  * the files are kept reaches the client, in any response. */
-static void
+void
 expect_no_sendfile(const struct http_response *r)
 {
 	static const char *const fields[] = {
@@ -175,65 +157,35 @@ expect_no_sendfile(const struct http_response *r)
 	    "%s: the storage root is in the response", last_req);
 }
 
-/* A problem+json error with this status, from mediagate itself. */
-static void
-expect_problem(const struct http_response *r, int status)
+/* A strict problem+json error with this status (expect.h), from
+ * mediagate itself, that carries neither the sendfile header nor file
+ * bytes. */
+void
+flow_problem(const struct http_response *r, int status, const char *detail,
+    const char *cred)
 {
-	yajl_val v;
-	long long st;
-
-	expect_status(r, status);
-	expect_ctype(r, "application/problem+json");
-	v = keep(sjson_parse_object(r->body, r->body_len), release_json);
-	ck_assert_msg(v != NULL, "%s: body is not a JSON object: %.300s",
-	    last_req, r->body);
-	ck_assert_msg(sjson_integer(sjson_get(v, "status"), &st) &&
-	    st == status, "%s: problem status is not %d: %s", last_req,
-	    status, r->body);
+	expect_problem(r, status, detail, cred);
 	expect_no_sendfile(r);
 	ck_assert_msg(!contains(r->body, r->body_len, big, 64),
 	    "%s: an error carries file bytes", last_req);
 }
 
-struct issued {
-	const char	*token;
-	const char	*path;		/* the URL without its origin */
-};
-
-/* A 201 JSON answer for media id: exactly token and url, url on the
- * deployment's https:// origin. */
-static struct issued
-expect_issued(const struct http_response *r, const char *id)
+/* A 201 JSON answer for media id, on the deployment's https:// origin. */
+struct issued
+flow_issued(const struct http_response *r, const char *id)
 {
-	struct issued is;
-	const char *u;
-	yajl_val v;
-
-	expect_status(r, 201);
-	expect_header(r, "Cache-Control", "no-store");
-	expect_ctype(r, "application/json");
-	v = keep(sjson_parse_object(r->body, r->body_len), release_json);
-	ck_assert_msg(v != NULL && v->u.object.len == 2, "%s: not a JSON "
-	    "object of two members: %.300s", last_req, r->body);
-	is.token = sjson_string(sjson_get(v, "token"));
-	u = sjson_string(sjson_get(v, "url"));
-	ck_assert_msg(is.token != NULL && u != NULL, "%s: no token or url: "
-	    "%s", last_req, r->body);
-	ck_assert_str_eq(u, strf("%s/media/%s/download/%s", url, id,
-	    is.token));
-	is.path = u + strlen(url);
-	return is;
+	return expect_issued(r, url, "", id);
 }
 
-static struct issued
+struct issued
 issue_ok(const char *id)
 {
-	return expect_issued(post(issue_path(id), strf("Bearer %s",
+	return flow_issued(post(issue_path(id), strf("Bearer %s",
 	    bearer("")), NULL, NULL, 0), id);
 }
 
 /* The §5 fields of a successful download of a file of size bytes. */
-static void
+void
 expect_download_fields(const struct http_response *r, const char *ctype,
     size_t size)
 {
@@ -261,7 +213,7 @@ START_TEST(flow_issue_json)
 {
 	struct http_response *r = post(issue_path("f-big"),
 	    strf("Bearer %s", bearer("")), NULL, NULL, 0);
-	struct issued is = expect_issued(r, "f-big");
+	struct issued is = flow_issued(r, "f-big");
 
 	ck_assert_msg(strncmp(is.path, "/media/f-big/download/", 22) == 0,
 	    "%s", is.path);
@@ -304,7 +256,7 @@ START_TEST(flow_bearer_missing)
 	struct http_response *r = post(issue_path("f-big"), NULL, NULL, NULL,
 	    0);
 
-	expect_problem(r, 401);
+	flow_problem(r, 401, "A bearer token is required.", NULL);
 	ck_assert_msg(http_header(r, "WWW-Authenticate") != NULL &&
 	    strncmp(http_header(r, "WWW-Authenticate"), "Bearer", 6) == 0,
 	    "%s: no WWW-Authenticate: Bearer", last_req);
@@ -325,7 +277,7 @@ START_TEST(flow_bearer_too_large)
 	authz = strf("Bearer %s", jwt);
 	ck_assert_uint_gt(strlen(authz), 8192);
 	r = post(issue_path("f-big"), authz, NULL, NULL, 0);
-	expect_problem(r, 401);
+	flow_problem(r, 401, "The Authorization header is too long.", jwt);
 	ck_assert_ptr_null(strstr(r->body, "/download/"));
 }
 END_TEST
@@ -342,12 +294,12 @@ START_TEST(flow_body_limit)
 	body[BODY_MAX - 1] = '}';
 	r = post(issue_path("f-big"), strf("Bearer %s", bearer("")), NULL,
 	    body, BODY_MAX);
-	expect_issued(r, "f-big");
+	flow_issued(r, "f-big");
 	body[BODY_MAX - 1] = ' ';
 	body[BODY_MAX + 1023] = '}';
 	r = post(issue_path("f-big"), strf("Bearer %s", bearer("")), NULL,
 	    body, BODY_MAX + 1024);
-	expect_problem(r, 413);
+	flow_problem(r, 413, "larger than 64 KiB", NULL);
 }
 END_TEST
 
@@ -356,273 +308,7 @@ START_TEST(flow_not_found)
 	struct http_response *r = post(issue_path("f-no-such-media"),
 	    strf("Bearer %s", bearer("")), NULL, NULL, 0);
 
-	expect_problem(r, 404);
-}
-END_TEST
-
-/* ------------------------------------------------------------------ */
-/* Downloads */
-
-START_TEST(flow_download)
-{
-	struct issued is = issue_ok("f-big");
-	struct http_response *r;
-	int i;
-
-	/* Twice: the token stays good for its lifetime (resumed
-	 * downloads). */
-	for (i = 0; i < 2; i++) {
-		r = fetch("GET", is.path, NULL, NULL);
-		expect_status(r, 200);
-		expect_download_fields(r, "application/octet-stream",
-		    BIG_SIZE);
-		ck_assert_msg(r->body_len == BIG_SIZE, "%s: %zu bytes, want %d",
-		    last_req, r->body_len, BIG_SIZE);
-		ck_assert_msg(memcmp(r->body, big, BIG_SIZE) == 0,
-		    "%s: the body is not the stored file", last_req);
-	}
-	/* What the client prefers for errors does not matter here. */
-	r = fetch("GET", is.path, "text/html", NULL);
-	expect_status(r, 200);
-	ck_assert_uint_eq(r->body_len, BIG_SIZE);
-}
-END_TEST
-
-START_TEST(flow_head)
-{
-	struct issued is = issue_ok("f-big");
-	struct http_response *r = fetch("HEAD", is.path, NULL, NULL);
-
-	expect_status(r, 200);
-	expect_download_fields(r, "application/octet-stream", BIG_SIZE);
-	ck_assert_uint_eq(r->body_len, 0);
-}
-END_TEST
-
-static const struct {
-	const char	*range;
-	size_t		 first, last;	/* expected, inclusive */
-} ranges[] = {
-	{ "bytes=0-0", 0, 0 },
-	{ "bytes=100-199", 100, 199 },
-	{ "bytes=-100", BIG_SIZE - 100, BIG_SIZE - 1 },
-	{ "bytes=1048000-", 1048000, BIG_SIZE - 1 },
-	{ "bytes=524288-2000000", 524288, BIG_SIZE - 1 },
-};
-
-START_TEST(flow_range)
-{
-	struct issued is = issue_ok("f-big");
-	struct http_response *r = fetch("GET", is.path, NULL,
-	    ranges[_i].range);
-	size_t first = ranges[_i].first, last = ranges[_i].last;
-
-	expect_status(r, 206);
-	expect_header(r, "Content-Range", strf("bytes %zu-%zu/%d", first,
-	    last, BIG_SIZE));
-	ck_assert_msg(r->body_len == last - first + 1, "%s: %zu bytes, want "
-	    "%zu", last_req, r->body_len, last - first + 1);
-	ck_assert_msg(memcmp(r->body, big + first, r->body_len) == 0,
-	    "%s: wrong bytes", last_req);
-	expect_download_fields(r, "application/octet-stream", BIG_SIZE);
-}
-END_TEST
-
-START_TEST(flow_range_unsatisfiable)
-{
-	struct issued is = issue_ok("f-big");
-	struct http_response *r = fetch("GET", is.path, NULL,
-	    "bytes=2000000-");
-
-	/* RFC 9110 §15.5.17: Content-Range "bytes *\/length" is a SHOULD,
-	 * which lighttpd 1.4.69 does not follow. */
-	expect_status(r, 416);
-	if (http_header(r, "Content-Range") != NULL)
-		expect_header(r, "Content-Range", strf("bytes */%d",
-		    BIG_SIZE));
-	expect_no_sendfile(r);
-	ck_assert_msg(!contains(r->body, r->body_len, big, 64),
-	    "%s: file bytes in a 416", last_req);
-}
-END_TEST
-
-/* Names that need care in a header (RFC 6266, RFC 8187). */
-static const char *const hostile_names[] = {
-	"Invoice \"Q1\".pdf",
-	"back\\slash\\.pdf",
-	"r\xc3\xa9sum\xc3\xa9 \xe6\x97\xa5\xe6\x9c\xac \xf0\x9f\x93\x84.pdf",
-	"line\r\nX-Injected: yes\r\n\r\nbody.pdf",
-	"tab\there\x01\x1f\x7f.pdf",
-	"semi;colon,comma=eq 100%.pdf",
-};
-
-/* Length of the UTF-8 sequence at p (valid input assumed). */
-static size_t
-u8len(const unsigned char *p)
-{
-	return *p < 0x80 ? 1 : *p < 0xe0 ? 2 : *p < 0xf0 ? 3 : 4;
-}
-
-/* Percent-decode an RFC 8187 value into a kept string. */
-static const char *
-pct_decode(const char *s, size_t len)
-{
-	struct buf out = { 0 };
-	size_t i;
-	unsigned v;
-
-	for (i = 0; i < len; i++) {
-		if (s[i] == '%' && i + 2 < len &&
-		    sscanf(s + i + 1, "%2x", &v) == 1) {
-			buf_putc(&out, (char)v);
-			i += 2;
-		} else
-			buf_putc(&out, s[i]);
-	}
-	return keep(out.ptr != NULL ? out.ptr : xstrdup(""), free);
-}
-
-START_TEST(flow_disposition)
-{
-	const char *fname = hostile_names[_i], *cd, *p, *e, *ext;
-	struct buf want = { 0 }, ascii = { 0 };
-	struct http_response *r;
-	const unsigned char *w;
-	size_t i, n;
-
-	media_put("f-name", "application/pdf", fname, "flow/big.bin");
-	r = fetch("GET", issue_ok("f-name").path, NULL, NULL);
-	expect_status(r, 200);
-	expect_download_fields(r, "application/pdf", BIG_SIZE);
-	ck_assert_uint_eq(r->body_len, BIG_SIZE);
-	/* No field was injected after Content-Disposition. */
-	ck_assert_msg(http_header_count(r, "X-Injected") == 0,
-	    "%s: a header was injected: %s", last_req, r->head);
-	cd = http_header(r, "Content-Disposition");
-	ck_assert_msg(strpbrk(cd, "\r\n") == NULL, "CR/LF in %s", cd);
-
-	/* The name without control characters, which both forms drop. */
-	for (w = (const unsigned char *)fname; *w != '\0'; w++)
-		if (*w >= 0x20 && *w != 0x7f)
-			buf_putc(&want, (char)*w);
-
-	/* filename*=UTF-8''…: attr-chars and %XX only, decoding to it. */
-	ck_assert_msg((p = strstr(cd, "filename*=UTF-8''")) != NULL,
-	    "no filename* in %s", cd);
-	p += 17;
-	n = strcspn(p, "; \t");
-	for (i = 0; i < n; i++)
-		ck_assert_msg(strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmn"
-		    "opqrstuvwxyz0123456789!#$&+-.^_`|~%", p[i]) != NULL,
-		    "'%c' is not allowed in filename*: %s", p[i], cd);
-	ext = pct_decode(p, n);
-	ck_assert_msg(strcmp(ext, buf_str(&want)) == 0,
-	    "filename* decodes to '%s', want '%s'", ext, buf_str(&want));
-
-	/* filename="…": a quoted-string of printable ASCII whose value is
-	 * the name, one ASCII stand-in for each other character. */
-	ck_assert_msg((p = strstr(cd, "filename=\"")) != NULL,
-	    "no filename=\"…\" in %s", cd);
-	for (p += 10; *p != '"'; p++) {
-		ck_assert_msg(*p != '\0', "unterminated filename in %s", cd);
-		ck_assert_msg((unsigned char)*p >= 0x20 &&
-		    (unsigned char)*p < 0x7f, "byte 0x%02x in the ASCII "
-		    "filename of %s", (unsigned char)*p, cd);
-		if (*p == '\\')
-			p++;
-		buf_putc(&ascii, *p);
-	}
-	for (w = (const unsigned char *)buf_str(&want), e = buf_str(&ascii);
-	    *w != '\0'; w += u8len(w), e++) {
-		ck_assert_msg(*e != '\0', "ASCII filename '%s' is short of "
-		    "'%s'", buf_str(&ascii), buf_str(&want));
-		if (*w < 0x80)
-			ck_assert_msg(*e == (char)*w, "ASCII filename '%s' "
-			    "is not '%s'", buf_str(&ascii), buf_str(&want));
-	}
-	ck_assert_msg(*e == '\0', "ASCII filename '%s' is longer than '%s'",
-	    buf_str(&ascii), buf_str(&want));
-	buf_free(&want);
-	buf_free(&ascii);
-}
-END_TEST
-
-START_TEST(flow_expired)
-{
-	long long t = now();
-	char *tok = dl_token("{\"sub\":\"f-big\",\"tenant\":\"acme\","
-	    "\"iat\":%lld,\"exp\":%lld,\"jti\":\"" FIXED_JTI "\"}", t - 70,
-	    t - 10);
-	struct http_response *r = fetch("GET", dl_path("f-big", tok), NULL,
-	    NULL);
-
-	expect_problem(r, 410);
-	ck_assert_msg(!contains(r->body, r->body_len, tok, strlen(tok)),
-	    "%s: the token is in the error", last_req);
-	r = fetch("HEAD", dl_path("f-big", tok), NULL, NULL);
-	expect_status(r, 410);
-	ck_assert_uint_eq(r->body_len, 0);
-	expect_no_sendfile(r);
-}
-END_TEST
-
-enum { N_FORGED = 6 };
-
-START_TEST(flow_forged)
-{
-	struct issued is = issue_ok("f-big");
-	long long t = now();
-	const char *claims = strf("{\"sub\":\"f-big\",\"tenant\":\"acme\","
-	    "\"iat\":%lld,\"exp\":%lld,\"jti\":\"" FIXED_JTI "\"}", t, t + 60);
-	const char *tok = NULL, *id = "f-big";
-	struct http_response *r;
-
-	switch (_i) {
-	case 0:			/* signature changed */
-		tok = tamper(is.token, 2);
-		break;
-	case 1:			/* payload changed */
-		tok = tamper(is.token, 1);
-		break;
-	case 2:			/* HMAC with another secret */
-		tok = hs256("another secret of thirty-two bytes!", 35,
-		    claims);
-		break;
-	case 3:			/* a bearer token is not a download token */
-		tok = bearer("");
-		break;
-	case 4:			/* a good token for another media */
-		tok = is.token;
-		id = "f-other";
-		break;
-	default:
-		tok = "not-a-token";
-		break;
-	}
-	r = fetch("GET", dl_path(id, tok), NULL, NULL);
-	expect_problem(r, 403);
-	r = fetch("HEAD", dl_path(id, tok), NULL, NULL);
-	expect_status(r, 403);
-	ck_assert_uint_eq(r->body_len, 0);
-	expect_no_sendfile(r);
-}
-END_TEST
-
-/* A stored name the web server could mistake for a URL-encoded one: the
- * file served must be that one, never the one its decoded name names. */
-START_TEST(flow_percent_name)
-{
-	struct issued is;
-	struct http_response *r;
-
-	media_put("f-pct", "text/plain", "pct.txt", "flow/pct%41.txt");
-	is = issue_ok("f-pct");
-	r = fetch("GET", is.path, NULL, NULL);
-	ck_assert_msg(!contains(r->body, r->body_len, "decoy", 5),
-	    "%s: the web server served flow/pctA.txt for flow/pct%%41.txt",
-	    last_req);
-	expect_status(r, 200);
-	ck_assert_str_eq(r->body, "the file named pct%41\n");
+	flow_problem(r, 404, "No such media.", NULL);
 }
 END_TEST
 
@@ -692,16 +378,7 @@ flow_suite(void)
 	tcase_add_test(tc, flow_not_found);
 	suite_add_tcase(s, tc);
 
-	tc = tcase_kept("download", TCASE_TIMEOUT);
-	tcase_add_test(tc, flow_download);
-	tcase_add_test(tc, flow_head);
-	tcase_add_loop_test(tc, flow_range, 0, NELEM(ranges));
-	tcase_add_test(tc, flow_range_unsatisfiable);
-	tcase_add_loop_test(tc, flow_disposition, 0, NELEM(hostile_names));
-	tcase_add_test(tc, flow_expired);
-	tcase_add_loop_test(tc, flow_forged, 0, N_FORGED);
-	tcase_add_test(tc, flow_percent_name);
-	suite_add_tcase(s, tc);
+	flow_download_tcase(s);
 
 	tc = tcase_kept("server", TCASE_TIMEOUT);
 	tcase_add_loop_test(tc, flow_redirect, 0, NELEM(redirect_paths));
@@ -712,20 +389,6 @@ flow_suite(void)
 
 /* ------------------------------------------------------------------ */
 /* Set-up */
-
-static const char *
-need_env(const char *var, int *missing)
-{
-	const char *v = getenv(var);
-
-	if (v == NULL || *v == '\0') {
-		fprintf(stderr, "check_flow: %s is not set; run this program "
-		    "through tests/webservers.sh, which starts the services "
-		    "and exports MG_FLOW_*\n", var);
-		*missing = 1;
-	}
-	return v;
-}
 
 /* flow/big.bin (random bytes), the files of flow_percent_name, and the
  * rows that name them. */
@@ -782,13 +445,16 @@ main(void)
 	int missing = 0, failed;
 	SRunner *sr;
 
-	name = need_env("MG_FLOW_NAME", &missing);
-	url = need_env("MG_FLOW_URL", &missing);
-	http_url = need_env("MG_FLOW_HTTP_URL", &missing);
-	ca = need_env("MG_FLOW_CA", &missing);
-	db_conninfo = need_env("MG_FLOW_DB", &missing);
-	keys = need_env("MG_FLOW_KEYS", &missing);
-	storage_root = need_env("MG_FLOW_STORAGE", &missing);
+	fx_prog = "check_flow";
+	name = fx_env("MG_FLOW_NAME", "tests/webservers.sh", &missing);
+	url = fx_env("MG_FLOW_URL", "tests/webservers.sh", &missing);
+	http_url = fx_env("MG_FLOW_HTTP_URL", "tests/webservers.sh", &missing);
+	ca = fx_env("MG_FLOW_CA", "tests/webservers.sh", &missing);
+	db_conninfo = fx_env("MG_FLOW_DB", "tests/webservers.sh", &missing);
+	fx_db = db_conninfo;
+
+	keys = fx_env("MG_FLOW_KEYS", "tests/webservers.sh", &missing);
+	storage_root = fx_env("MG_FLOW_STORAGE", "tests/webservers.sh", &missing);
 	if (missing)
 		return 1;
 	issuer = getenv("MG_FLOW_ISSUER") != NULL ?

@@ -24,6 +24,8 @@
 #include <check.h>
 #include <libpq-fe.h>
 
+#include "proc.h"
+
 static const char *bin, *keys, *work, *db_app;
 
 struct run {
@@ -242,6 +244,20 @@ START_TEST(needs_listening_socket)
 }
 END_TEST
 
+/* Waits (10 s at most, scaled) until pid sits in accept(2) or has
+ * exited (a zombie: the caller's waitpid() tells). */
+static void
+wait_accept_or_exit(pid_t pid)
+{
+	long long end = ms_now() + scaled_ms(10000);
+
+	while (!proc_in_accept(pid) && proc_alive(pid)) {
+		ck_assert_msg(ms_now() < end, "the responder neither serves "
+		    "nor exits");
+		usleep(10000);
+	}
+}
+
 /* Serving an inherited socket; an idle process exits on SIGTERM at once,
  * and a database that is down at start is not fatal. */
 START_TEST(idle_sigterm_exits)
@@ -275,7 +291,9 @@ START_TEST(idle_sigterm_exits)
 			_exit(127);
 		}
 		close(s);
-		usleep(500000);
+		/* Idle: started and waiting for a request (or exited,
+		 * which the waitpid() below reports). */
+		wait_accept_or_exit(pid);
 		ck_assert_msg(waitpid(pid, &st, WNOHANG) == 0,
 		    "the responder exited while idle (case %d)", k);
 		clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -285,7 +303,7 @@ START_TEST(idle_sigterm_exits)
 		ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0,
 		    "exit status %d", st);
 		ck_assert_msg((t1.tv_sec - t0.tv_sec) * 1000 +
-		    (t1.tv_nsec - t0.tv_nsec) / 1000000 < 1000,
+		    (t1.tv_nsec - t0.tv_nsec) / 1000000 < scaled_ms(1000),
 		    "took more than a second to exit");
 		unlink(sa.sun_path);
 	}

@@ -17,6 +17,7 @@ main(void)
 	srunner_add_suite(sr, suite_config());
 	srunner_add_suite(sr, suite_request());
 	srunner_add_suite(sr, suite_storage());
+	srunner_add_suite(sr, suite_app());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

@@ -1,5 +1,5 @@
 /*
- * testlib.c — helpers shared by check_integration.c and check_flow.c; see
+ * testlib.c — helpers shared by the black-box test programs; see
  * testlib.h.
  */
 #include "autoconfig.h"
@@ -22,6 +22,7 @@
 #include "testlib.h"
 
 char		last_req[512];
+const char	*test_case_name;
 struct testkey	token_key;
 
 /* ------------------------------------------------------------------ */
@@ -55,6 +56,13 @@ release_kept(void)
 	}
 	free(kept);
 	kept = NULL;
+	test_case_name = NULL;
+}
+
+void
+test_case(const char *name)
+{
+	test_case_name = name != NULL ? kstrdup(name) : NULL;
 }
 
 static void
@@ -141,7 +149,9 @@ send_request(const char *base, const char *label, const char *method,
 	const char *const *h;
 	size_t n;
 
-	n = (size_t)snprintf(last_req, sizeof(last_req), "%s", label);
+	n = (size_t)snprintf(last_req, sizeof(last_req), "%s%s%s",
+	    test_case_name != NULL ? test_case_name : "",
+	    test_case_name != NULL ? ": " : "", label);
 	for (h = headers; h != NULL && *h != NULL && n < sizeof(last_req);
 	    h++)
 		n += (size_t)snprintf(last_req + n, sizeof(last_req) - n,

@@ -31,6 +31,10 @@
 /* The request in hand, for failure messages (see send_request()). */
 extern char		last_req[512];
 
+/* The name of the table row (case) in hand, or NULL; send_request()
+ * starts last_req with it, so every failure names its row. */
+extern const char	*test_case_name;
+
 /* The download-token secret; main() loads and frees it. */
 extern struct testkey	token_key;
 
@@ -43,6 +47,10 @@ void	*keep(void *ptr, void (*release)(void *));
 
 /* Release everything kept, newest first (the test cases' teardown). */
 void	 release_kept(void);
+
+/* The table row named name is being run: later requests' last_req, hence
+ * every failure message, start with "name: " (kept; NULL: no row). */
+void	 test_case(const char *name);
 
 /* A release function for keep(): frees a yajl tree. */
 void	 release_json(void *v);

@@ -13,5 +13,6 @@ Suite	*suite_render(void);
 Suite	*suite_config(void);
 Suite	*suite_request(void);
 Suite	*suite_storage(void);
+Suite	*suite_app(void);
 
 #endif

@@ -520,6 +520,15 @@ mg_pg_stop() {
 	rm -f "$MG_PGDATA/postmaster.pid"
 }
 
+# mg_pg_running: true while the cluster made by mg_pg_start runs.
+mg_pg_running() {
+	[[ -n ${MG_WORK:-} && -f $MG_WORK/pg.env ]] || return 1
+	_mg_pg_load_env || return 1
+	local bindir
+	bindir=$(mg_pg_bindir) || return 1
+	_mg_as_pg "$bindir/pg_ctl" -D "$MG_PGDATA" status >/dev/null 2>&1 </dev/null
+}
+
 # mg_pg_resume: start the cluster made by mg_pg_start again after mg_pg_stop.
 mg_pg_resume() {
 	_mg_pg_load_env || return 1
@@ -1028,6 +1037,10 @@ server.upload-dirs = ( "$MG_WORK/lighttpd-tmp" )
 accesslog.filename = "$MG_WORK/lighttpd-$name-access.log"
 # KiB; larger than mediagate's own 64 KiB limit so that mediagate answers 413
 server.max-request-size = 1024
+# bytes of request header; more than mediagate's own 8 KiB Authorization
+# limit, so that mediagate answers an oversized one with its 401 (the
+# deployments in deploy/ allow 16 KiB or more likewise)
+server.max-request-field-size = 32768
 fastcgi.server = (
   "$base" => ((
     "socket" => "$sock",
