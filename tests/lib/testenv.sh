@@ -111,8 +111,9 @@ openapi_check() {
 on_exit() {
 	local rc=$1
 	trap - EXIT
-	if ((rc == 0)); then
-		openapi_check || rc=1
+	# After a failure too: what it finds may say why.
+	if [[ $rc != 99 && $rc != 77 ]]; then
+		openapi_check || { ((rc != 0)) || rc=1; }
 	fi
 	if ((rc != 0)); then
 		show_logs
