@@ -509,7 +509,7 @@ pkg_inner() {
 	pkg_begin "purge: apt-get purge mediagate"
 	in_root apt-get purge -y -q mediagate >"$dir/purge.log" 2>&1 ||
 		{ cat "$dir/purge.log"; pkg_fail "apt-get purge failed"; }
-	# shellcheck disable=SC2016 # a dpkg-query format, not a expansion
+	# shellcheck disable=SC2016 # a dpkg-query format, not an expansion
 	out=$(in_root dpkg-query -W -f='${db:Status-Status}' mediagate 2>/dev/null) || out=not-installed
 	[[ $out == not-installed ]] || pkg_fail "dpkg still knows mediagate: $out"
 	left=$(while IFS= read -r f; do
