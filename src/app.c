@@ -53,6 +53,7 @@ app_handle(struct app *app, const struct request *req,
 	buf_reset(&resp->body);
 	resp->status = 500;
 	resp->no_body = false;
+	resp->head_only = false;
 
 	log_request_id(req->request_id, reqid, sizeof(reqid));
 	/* Errors follow the client's preference too; with none of ours
@@ -87,6 +88,8 @@ app_handle(struct app *app, const struct request *req,
 	else
 		app_download(app, req, &rt, fmt == MT_NONE ? MT_JSON : fmt,
 		    now, reqid, resp);
+	/* RFC 9110 §9.3.2: HEAD has the header fields GET would have,
+	 * Content-Length included. */
 	if (head)
-		resp->no_body = true;
+		resp->head_only = true;
 }

@@ -37,7 +37,10 @@ struct response {
 	int		 status;
 	struct buf	 head;	/* header lines, each ending in CRLF */
 	struct buf	 body;
-	bool		 no_body;	/* HEAD: headers only */
+	bool		 no_body;	/* no body of ours (a download's 200:
+					   the web server sends the file) */
+	bool		 head_only;	/* HEAD: the body's Content-Length,
+					   not its bytes (RFC 9110 §9.3.2) */
 };
 
 /* Borrowed body of the request as the shell read it. */

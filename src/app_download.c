@@ -3,20 +3,9 @@
 #include <string.h>
 
 #include "app_int.h"
+#include "mime.h"
 #include "render.h"
 #include "storage.h"
-
-/* A stored MIME type becomes Content-Type only if it looks like one. */
-static const char *
-content_type(const char *mime)
-{
-	if (mime == NULL || *mime == '\0' || strlen(mime) > 255 ||
-	    strchr(mime, '/') == NULL ||
-	    strspn(mime, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	    "0123456789!#$&^_.+-/;= \"") != strlen(mime))
-		return "application/octet-stream";
-	return mime;
-}
 
 void
 app_download(struct app *app, const struct request *req,
@@ -66,12 +55,15 @@ app_download(struct app *app, const struct request *req,
 
 	resp->status = 200;
 	app_header(resp, config_sendfile_header(cfg->sendfile), path->ptr);
-	app_header(resp, "Content-Type", content_type(m.mime_type));
+	app_header(resp, "Content-Type", mime_content_type(m.mime_type));
 	buf_puts(&resp->head, "Content-Disposition: ");
 	render_content_disposition(&resp->head, m.file_name);
 	buf_puts(&resp->head, "\r\n");
 	app_header(resp, "Cache-Control", "private, no-store");
 	app_header(resp, "X-Content-Type-Options", "nosniff");
+	/* The download URL holds the token: a file the browser shows (or
+	 * a viewer it opens) must not send it on as a Referer. */
+	app_header(resp, "Referrer-Policy", "no-referrer");
 	resp->no_body = true;
 	media_release(&app->media, &m);
 	return;

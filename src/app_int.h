@@ -31,6 +31,12 @@ struct failure {
 void app_header(struct response *resp, const char *name, const char *value);
 
 /*
+ * Content-Type and the headers every HTML page carries (app_fail.c says
+ * why each one).
+ */
+void app_html_headers(struct response *resp);
+
+/*
  * Replace whatever resp holds with the error response for f: status,
  * the headers RFC 6750 and RFC 9110 ask for, and a problem body in fmt
  * (MT_HTML, else problem+json); logs one line with reqid.

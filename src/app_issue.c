@@ -33,6 +33,7 @@ app_issue(struct app *app, const struct request *req, const struct body *body,
 	struct failure f = { 0 };
 	struct principal who;
 	struct media m;
+	bool have_m = false;
 	char errbuf[512];
 	struct buf *url = &app->scratch;
 	size_t token_at;
@@ -53,6 +54,18 @@ app_issue(struct app *app, const struct request *req, const struct body *body,
 		f.why = "The Content-Length header is malformed.";
 		goto fail;
 	}
+	/* url = origin + base path + /media/{id}/download/{token}, the origin
+	 * first: a request that cannot have a URL fails before any bearer
+	 * check or database work is done for it. */
+	buf_reset(url);
+	if (cfg->public_url != NULL)
+		buf_puts(url, cfg->public_url);
+	else if (request_origin(req, url) != MG_OK) {
+		f.err = MG_EBADREQ;
+		f.why = "The request's host name is malformed.";
+		goto fail;
+	}
+
 	f.err = auth_bearer(&cfg->bearer_key, &app->policy,
 	    req->authorization, now, &who, &f.why);
 	if (f.err != MG_OK)
@@ -71,23 +84,14 @@ app_issue(struct app *app, const struct request *req, const struct body *body,
 		f.cause = f.err == MG_ENOTFOUND ? NULL : errbuf;
 		goto fail;
 	}
+	/* m is kept until the page that shows its file name is written. */
+	have_m = true;
 	if (m.storage_file_name == NULL) {
-		media_release(&app->media, &m);
 		f.err = MG_ENOFILE;
 		f.why = "The media has no stored file yet.";
 		goto fail;
 	}
-	media_release(&app->media, &m);
 
-	/* url = origin + base path + /media/{id}/download/{token} */
-	buf_reset(url);
-	if (cfg->public_url != NULL)
-		buf_puts(url, cfg->public_url);
-	else if (request_origin(req, url) != MG_OK) {
-		f.err = MG_EBADREQ;
-		f.why = "The request's host name is malformed.";
-		goto fail;
-	}
 	buf_printf(url, "%s/media/%s/download/", cfg->base_path, rt->id);
 	token_at = url->len;
 	f.err = token_mint(&app->tokens, rt->id, who.tenant, now, url,
@@ -99,9 +103,14 @@ app_issue(struct app *app, const struct request *req, const struct body *body,
 	app_header(resp, "Cache-Control", "no-store");
 	app_header(resp, "Vary", "Accept");
 	if (fmt == MT_HTML) {
-		app_header(resp, "Content-Type", "text/html; charset=utf-8");
-		render_token_html(&resp->body, rt->id, url->ptr + token_at,
-		    url->ptr, cfg->token_ttl);
+		struct token_page page = {
+			.id = rt->id, .file_name = m.file_name,
+			.token = url->ptr + token_at, .url = url->ptr,
+			.expires = now + cfg->token_ttl, .ttl = cfg->token_ttl,
+		};
+
+		app_html_headers(resp);
+		render_token_html(&resp->body, &page);
 	} else {
 		app_header(resp, "Content-Type", "application/json");
 		if (render_token_json(&resp->body, url->ptr + token_at,
@@ -111,7 +120,10 @@ app_issue(struct app *app, const struct request *req, const struct body *body,
 			goto fail;
 		}
 	}
+	media_release(&app->media, &m);
 	return;
 fail:
+	if (have_m)
+		media_release(&app->media, &m);
 	app_fail(resp, req, fmt, reqid, &f);
 }

@@ -54,16 +54,20 @@ auth_parse_header(const char *header, const char **tok, size_t *len,
 
 enum claim_state { CLAIM_ABSENT, CLAIM_OK, CLAIM_BAD };
 
-/* RFC 7519 §2 NumericDate.  Only integers are accepted: fractions and
- * exponents are refused rather than rounded one way or the other. */
+/*
+ * RFC 7519 §2 NumericDate, which may be non-integer (1e10, 1700000000.5).
+ * A fraction is rounded toward the safe side: exp down (the token expires
+ * no later than it says), nbf and iat up (it is valid no earlier).
+ */
 static enum claim_state
-numeric_date(yajl_val claims, const char *name, long long *out)
+numeric_date(yajl_val claims, const char *name, bool round_up,
+    long long *out)
 {
 	yajl_val v = sjson_get(claims, name);
 
 	if (v == NULL)
 		return CLAIM_ABSENT;
-	return sjson_integer(v, out) ? CLAIM_OK : CLAIM_BAD;
+	return sjson_numeric_date(v, round_up, out) ? CLAIM_OK : CLAIM_BAD;
 }
 
 /*
@@ -143,27 +147,27 @@ auth_check_claims(yajl_val claims, const struct auth_policy *pol,
 
 	/* Time claims.  Compare as now - leeway > exp rather than adding to
 	 * a claim, so that huge values cannot overflow. */
-	st = numeric_date(claims, "exp", &exp);
+	st = numeric_date(claims, "exp", false, &exp);
 	if (st != CLAIM_OK) {
 		*why = st == CLAIM_ABSENT ? "The bearer token has no expiry." :
-		    "The bearer token's exp claim is not an integer.";
+		    "The bearer token's exp claim is not a NumericDate.";
 		return MG_EAUTH;
 	}
 	if (t - pol->leeway >= exp) {
 		*why = "The bearer token has expired.";
 		return MG_EAUTH;
 	}
-	if ((st = numeric_date(claims, "nbf", &nbf)) == CLAIM_BAD ||
+	if ((st = numeric_date(claims, "nbf", true, &nbf)) == CLAIM_BAD ||
 	    (st == CLAIM_OK && nbf > t + pol->leeway)) {
 		*why = st == CLAIM_BAD ?
-		    "The bearer token's nbf claim is not an integer." :
+		    "The bearer token's nbf claim is not a NumericDate." :
 		    "The bearer token is not valid yet.";
 		return MG_EAUTH;
 	}
-	if ((st = numeric_date(claims, "iat", &iat)) == CLAIM_BAD ||
+	if ((st = numeric_date(claims, "iat", true, &iat)) == CLAIM_BAD ||
 	    (st == CLAIM_OK && iat > t + pol->leeway)) {
 		*why = st == CLAIM_BAD ?
-		    "The bearer token's iat claim is not an integer." :
+		    "The bearer token's iat claim is not a NumericDate." :
 		    "The bearer token was issued in the future.";
 		return MG_EAUTH;
 	}

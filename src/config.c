@@ -1,4 +1,5 @@
 /* config.c — environment parsing and key loading. */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -9,6 +10,8 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include "buf.h"
 #include "config.h"
@@ -103,15 +106,55 @@ printable(const char *s)
 	return 1;
 }
 
+/* A DNS-style reg-name (RFC 3986 §3.2.2, RFC 1123 §2.1): dot-separated
+ * labels of 1..63 letters, digits and '-', at most 253 characters; one
+ * that looks like a dotted IPv4 address must be one. */
+static int
+reg_name_ok(const char *h, size_t len)
+{
+	struct in_addr a4;
+	char ip[16];
+	size_t i, label = 0;
+
+	if (len == 0 || len > 253)
+		return 0;
+	for (i = 0; i < len; i++) {
+		if (h[i] == '.') {
+			if (label == 0)
+				return 0;
+			label = 0;
+		} else if (isalnum((unsigned char)h[i]) || h[i] == '-') {
+			if (++label > 63)
+				return 0;
+		} else
+			return 0;
+	}
+	if (label == 0)
+		return 0;
+	if (strspn(h, "0123456789.") >= len) {
+		if (len >= sizeof(ip))
+			return 0;
+		memcpy(ip, h, len);
+		ip[len] = '\0';
+		return inet_pton(AF_INET, ip, &a4) == 1;
+	}
+	return 1;
+}
+
 /*
  * scheme://host[:port] with no path, query or userinfo; a trailing '/' is
- * dropped.  Download URLs are built by appending to it.
+ * dropped.  Download URLs are built by appending to it.  host is a
+ * reg-name, an IPv4 address or an IPv6 address in brackets (RFC 3986
+ * §3.2.2, checked with inet_pton); port is 1..65535.
  */
 static int
 parse_public_url(const char *v, char **out, char *err, size_t errsz)
 {
-	const char *host, *p;
+	const char *host, *end, *p;
+	struct in6_addr a6;
+	char ip6[INET6_ADDRSTRLEN + 1];
 	size_t len = strlen(v);
+	unsigned long port;
 
 	while (len > 0 && v[len - 1] == '/')
 		len--;
@@ -122,35 +165,70 @@ parse_public_url(const char *v, char **out, char *err, size_t errsz)
 	else
 		return fail(err, errsz, "MEDIAGATE_PUBLIC_URL: '%s' must start "
 		    "with http:// or https://", v);
-	if ((size_t)(host - v) >= len)
+	end = v + len;
+	if (host >= end)
 		return fail(err, errsz, "MEDIAGATE_PUBLIC_URL: '%s' has no "
 		    "host", v);
-	for (p = host; p < v + len; p++)
-		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-		    "0123456789.-:[]", *p) || *p == '\0')
-			return fail(err, errsz, "MEDIAGATE_PUBLIC_URL: '%s' "
-			    "must be scheme://host[:port] with no path, query "
-			    "or user", v);
+	if (*host == '[') {
+		if ((p = memchr(host, ']', (size_t)(end - host))) == NULL ||
+		    (size_t)(p - host - 1) >= sizeof(ip6) || p == host + 1)
+			goto bad;
+		memcpy(ip6, host + 1, (size_t)(p - host - 1));
+		ip6[p - host - 1] = '\0';
+		if (inet_pton(AF_INET6, ip6, &a6) != 1)
+			goto bad;
+		p++;
+	} else {
+		for (p = host; p < end && *p != ':'; p++)
+			;
+		if (!reg_name_ok(host, (size_t)(p - host)))
+			goto bad;
+	}
+	if (p < end) {		/* ":" port */
+		if (*p++ != ':' || p == end || end - p > 5 ||
+		    strspn(p, "0123456789") < (size_t)(end - p))
+			goto bad;
+		port = strtoul(p, NULL, 10);
+		if (port < 1 || port > 65535)
+			goto bad;
+	}
 	*out = xstrndup(v, len);
 	return 0;
+bad:
+	return fail(err, errsz, "MEDIAGATE_PUBLIC_URL: '%s' must be "
+	    "scheme://host[:port] (a host name, an IPv4 address or [IPv6], "
+	    "a port from 1 to 65535) with no path, query or user", v);
 }
 
-/* "" or "/seg/seg" of unreserved characters; a trailing '/' is dropped. */
+/*
+ * "" or "/seg/seg" of unreserved characters; a trailing '/' is dropped.
+ * No segment may be empty, "." or ".." (RFC 3986 §3.3, §5.2.4): a client
+ * or proxy that removes dot segments would see another path.
+ */
 static int
 parse_base_path(const char *v, char **out, char *err, size_t errsz)
 {
-	size_t len = strlen(v);
+	size_t len = strlen(v), i, seg;
 
 	while (len > 0 && v[len - 1] == '/')
 		len--;
-	if (len > 0 && (v[0] != '/' || strstr(v, "//") != NULL ||
-	    strstr(v, "/./") != NULL || strstr(v, "/../") != NULL ||
+	if (len > 0 && (v[0] != '/' ||
 	    strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 	    "0123456789-._~/") < len))
-		return fail(err, errsz, "MEDIAGATE_BASE_PATH: '%s' must be a "
-		    "path like /api", v);
+		goto bad;
+	for (i = 0; i < len; i = seg) {
+		for (seg = i + 1; seg < len && v[seg] != '/'; seg++)
+			;
+		/* v[i] is '/', the segment is v[i + 1 .. seg) */
+		if (seg == i + 1 || (seg == i + 2 && v[i + 1] == '.') ||
+		    (seg == i + 3 && v[i + 1] == '.' && v[i + 2] == '.'))
+			goto bad;
+	}
 	*out = xstrndup(v, len);
 	return 0;
+bad:
+	return fail(err, errsz, "MEDIAGATE_BASE_PATH: '%s' must be a path "
+	    "like /api, without empty, '.' or '..' segments", v);
 }
 
 static int

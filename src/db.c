@@ -1,5 +1,6 @@
 /* db.c — libpq connection, prepared lookup, bounded waits, reconnect. */
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -11,6 +12,7 @@
 
 #include "buf.h"
 #include "db.h"
+#include "log.h"
 
 #define DB_CONNECT_TIMEOUT	"2"	/* seconds, unless conninfo says */
 #define DB_STATEMENT_TIMEOUT_MS	2000
@@ -59,6 +61,109 @@ set_err(char *errbuf, size_t errsz, const char *what, const char *msg)
 			*p = ' ';
 	while (p > errbuf && p[-1] == ' ')
 		*--p = '\0';
+}
+
+/*
+ * Options whose value libpq 15 checks only when it connects
+ * (connectOptions2 and parse_int_param in fe-connect.c), so that a bad one
+ * would fail every attempt: enumerations, and integers (port may be a list,
+ * one per host).
+ */
+static const struct {
+	const char	*keyword;
+	const char	*values;	/* space-separated; NULL: integers */
+} checked_options[] = {
+	{ "sslmode", "disable allow prefer require verify-ca verify-full" },
+	{ "gssencmode", "disable prefer require" },
+	{ "channel_binding", "disable prefer require" },
+	{ "target_session_attrs",
+	    "any read-write read-only primary standby prefer-standby" },
+	{ "ssl_min_protocol_version", "TLSv1 TLSv1.1 TLSv1.2 TLSv1.3" },
+	{ "ssl_max_protocol_version", "TLSv1 TLSv1.1 TLSv1.2 TLSv1.3" },
+	{ "port", NULL }, { "connect_timeout", NULL }, { "keepalives", NULL },
+	{ "keepalives_idle", NULL }, { "keepalives_interval", NULL },
+	{ "keepalives_count", NULL }, { "tcp_user_timeout", NULL },
+};
+
+static bool
+word_in(const char *v, const char *words)
+{
+	size_t n = strlen(v);
+	const char *p;
+
+	for (p = words; *p != '\0'; p += strcspn(p, " "), p += *p == ' ')
+		if (strncmp(p, v, n) == 0 && (p[n] == ' ' || p[n] == '\0'))
+			return true;
+	return false;
+}
+
+/* Comma-separated integers, each optional (libpq: empty means default). */
+static bool
+integers(const char *v)
+{
+	char *end;
+	long n;
+
+	for (;;) {
+		v += strspn(v, " ");
+		if (*v != ',' && *v != '\0') {
+			errno = 0;
+			n = strtol(v, &end, 10);
+			if (end == v || errno != 0 || n < INT_MIN || n > INT_MAX)
+				return false;
+			v = end + strspn(end, " ");
+		}
+		if (*v == '\0')
+			return true;
+		if (*v++ != ',')
+			return false;
+	}
+}
+
+int
+db_conninfo_check(const char *conninfo, char *err, size_t errsz)
+{
+	PQconninfoOption *opts, *defs, *o, *d;
+	char *msg = NULL;
+	const char *v;
+	size_t i;
+	int rc = 0, env;
+
+	if ((opts = PQconninfoParse(conninfo, &msg)) == NULL) {
+		set_err(err, errsz, "not a libpq connection string", msg != NULL ?
+		    msg : "out of memory");
+		PQfreemem(msg);
+		return -1;
+	}
+	defs = PQconndefaults();	/* the PG* environment */
+	for (i = 0; rc == 0 && i < sizeof(checked_options) /
+	    sizeof(checked_options[0]); i++) {
+		v = NULL;
+		env = 0;
+		for (o = opts; o->keyword != NULL; o++)
+			if (strcmp(o->keyword, checked_options[i].keyword) == 0)
+				v = o->val;
+		for (d = defs; v == NULL && d != NULL && d->keyword != NULL;
+		    d++)
+			if (strcmp(d->keyword, checked_options[i].keyword) == 0) {
+				v = d->val;
+				env = 1;
+			}
+		if (v == NULL || *v == '\0')
+			continue;
+		if (checked_options[i].values != NULL ?
+		    !word_in(v, checked_options[i].values) : !integers(v)) {
+			snprintf(err, errsz, "%s%s: '%.64s' is not %s",
+			    checked_options[i].keyword, env ? " (from the PG* "
+			    "environment)" : "", v,
+			    checked_options[i].values != NULL ? "one of the "
+			    "values libpq accepts" : "an integer libpq accepts");
+			rc = -1;
+		}
+	}
+	PQconninfoFree(defs);
+	PQconninfoFree(opts);
+	return rc;
 }
 
 enum mg_err
@@ -193,19 +298,60 @@ sqlstate_err(const PGresult *res)
 	return MG_EINTERNAL;
 }
 
+/*
+ * A prepared statement that the server can no longer run as prepared:
+ * 0A000 feature_not_supported is "cached plan must not change result
+ * type", after a migration changed a column's type (ALTER TABLE media
+ * ALTER COLUMN mime_type TYPE varchar(255)); 26000
+ * invalid_sql_statement_name is a statement the session lost (DISCARD ALL
+ * by a pooler).  Preparing it again is the cure; the connection is fine.
+ */
+static bool
+needs_reprepare(const PGresult *res)
+{
+	const char *st = res != NULL ?
+	    PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+
+	return st != NULL && (strcmp(st, "0A000") == 0 ||
+	    strcmp(st, "26000") == 0);
+}
+
+/* DEALLOCATE (which fails harmlessly when the statement is gone) and
+ * prepare again on the same connection. */
+static enum mg_err
+reprepare(struct db *db, char *errbuf, size_t errsz)
+{
+	PGresult *res;
+	char sql[sizeof(lookup_name) + 16];
+
+	snprintf(sql, sizeof(sql), "DEALLOCATE %s", lookup_name);
+	PQclear(PQexec(db->conn, sql));
+	res = PQprepare(db->conn, lookup_name, lookup_sql, 2, NULL);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		set_err(errbuf, errsz, "prepare again",
+		    PQerrorMessage(db->conn));
+		PQclear(res);
+		drop(db);
+		return MG_EUNAVAIL;
+	}
+	PQclear(res);
+	return MG_OK;
+}
+
 enum mg_err
 db_media_lookup(struct db *db, const char *id, const char *tenant,
     struct media *m, char *errbuf, size_t errsz)
 {
 	PGresult *res = NULL;
 	enum mg_err err;
-	bool timeout;
+	bool timeout, replan;
 	int attempt;
 
 	memset(m, 0, sizeof(*m));
 	/*
 	 * Two attempts: a connection that broke while idle (server restart)
-	 * is only noticed when used, and a fresh one should then succeed.
+	 * is only noticed when used, and a fresh one should then succeed; a
+	 * statement invalidated by a schema change is prepared again.
 	 */
 	for (attempt = 0; attempt < 2; attempt++) {
 		if ((err = db_connect(db, errbuf, errsz)) != MG_OK)
@@ -217,11 +363,19 @@ db_media_lookup(struct db *db, const char *id, const char *tenant,
 		    res != NULL ? PQresultErrorMessage(res) :
 		    PQerrorMessage(db->conn));
 		err = sqlstate_err(res);
+		replan = !timeout && attempt == 0 && needs_reprepare(res);
 		PQclear(res);
 		res = NULL;
 		/* On a timeout the connection is in an unknown state. */
 		if (timeout || PQstatus(db->conn) != CONNECTION_OK) {
 			drop(db);
+			continue;
+		}
+		if (replan) {
+			log_msg("media lookup prepared again after: %s",
+			    errbuf);
+			if ((err = reprepare(db, errbuf, errsz)) != MG_OK)
+				return err;
 			continue;
 		}
 		return err;

@@ -17,6 +17,16 @@
 
 struct db;
 
+/*
+ * Check a conninfo (keyword=value or URI) at start, without connecting:
+ * what libpq cannot parse (PQconninfoParse: syntax, percent-encoding,
+ * options this libpq does not know) and values it would refuse on every
+ * connection attempt (sslmode=bogus, port=x, ...), from conninfo or the
+ * PG* environment.  0, or -1 with one line in err.  A database that is
+ * only down passes: that is an outage, not a setting.
+ */
+int db_conninfo_check(const char *conninfo, char *err, size_t errsz);
+
 /* Create the handle; conninfo is kept (a copy).  Does not connect. */
 struct db *db_new(const char *conninfo);
 

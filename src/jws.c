@@ -83,6 +83,10 @@ jws_b64_decode(const char *in, size_t len, unsigned char *out)
 			acc &= (1UL << bits) - 1;
 		}
 	}
+	/* RFC 4648 §3.5: the pad bits of the last character must be zero,
+	 * so that each byte string has exactly one accepted spelling. */
+	if (acc != 0)
+		return -1;
 	out[n] = '\0';
 	return (long)n;
 }

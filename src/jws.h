@@ -74,8 +74,9 @@ enum jws_result jws_verify(const struct jws_key *key, const char *token,
 
 /*
  * base64url without padding (RFC 7515 §2).  jws_b64_decode returns the
- * decoded length, or -1 for characters outside the alphabet or an
- * impossible length; out must hold len * 3 / 4 + 1 bytes (a NUL is added).
+ * decoded length, or -1 for characters outside the alphabet, an impossible
+ * length or a non-canonical last character (pad bits not zero, RFC 4648
+ * §3.5); out must hold len * 3 / 4 + 1 bytes (a NUL is added).
  */
 long	jws_b64_decode(const char *in, size_t len, unsigned char *out);
 /* Append the encoding of in[0..len) to out (capacity len*4/3+3), NUL added;

@@ -90,7 +90,7 @@ write_response(FCGX_Stream *out, const struct response *resp)
 		FCGX_FPrintF(out, "Content-Length: %lu\r\n",
 		    (unsigned long)resp->body.len);
 	FCGX_PutS("\r\n", out);
-	if (!resp->no_body)
+	if (!resp->no_body && !resp->head_only)
 		FCGX_PutStr(buf_str(&resp->body), (int)resp->body.len, out);
 }
 
@@ -109,6 +109,11 @@ load_config(struct config *cfg)
 	if (config_parse(cfg, env_get, err, sizeof(err)) != 0 ||
 	    config_load_keys(cfg, err, sizeof(err)) != 0) {
 		fprintf(stderr, "mediagate: %s\n", err);
+		return -1;
+	}
+	/* A conninfo libpq cannot use is a bad setting, not an outage. */
+	if (db_conninfo_check(cfg->db, err, sizeof(err)) != 0) {
+		fprintf(stderr, "mediagate: MEDIAGATE_DB: %s\n", err);
 		return -1;
 	}
 	return 0;

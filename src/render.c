@@ -1,4 +1,5 @@
-/* render.c — JSON and HTML bodies, escaping, Content-Disposition. */
+/* render.c — JSON bodies, UTF-8 checks, file names, Content-Disposition
+ * (HTML pages: render_html.c). */
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -61,67 +62,8 @@ render_problem_json(struct buf *out, int status, const char *detail)
 	return gen_object(out, kv, status);
 }
 
-void
-render_html_escape(struct buf *out, const char *s)
-{
-	const char *p;
-
-	for (p = s; *p != '\0'; p++) {
-		switch (*p) {
-		case '&':  buf_puts(out, "&amp;"); break;
-		case '<':  buf_puts(out, "&lt;"); break;
-		case '>':  buf_puts(out, "&gt;"); break;
-		case '"':  buf_puts(out, "&quot;"); break;
-		case '\'': buf_puts(out, "&#39;"); break;
-		default:   buf_putc(out, *p); break;
-		}
-	}
-}
-
-static void
-html_head(struct buf *out, const char *title)
-{
-	buf_puts(out, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n"
-	    "<meta charset=\"utf-8\">\n<title>");
-	render_html_escape(out, title);
-	buf_puts(out, "</title>\n</head>\n<body>\n");
-}
-
-void
-render_token_html(struct buf *out, const char *id, const char *token,
-    const char *url, long ttl)
-{
-	html_head(out, "Download token");
-	buf_puts(out, "<h1>Download token</h1>\n<p>Media <code>");
-	render_html_escape(out, id);
-	buf_puts(out, "</code>: <a href=\"");
-	render_html_escape(out, url);
-	buf_puts(out, "\">download</a></p>\n<p>Token: <code>");
-	render_html_escape(out, token);
-	buf_printf(out, "</code></p>\n<p>The link is valid for %ld seconds."
-	    "</p>\n</body>\n</html>\n", ttl);
-}
-
-void
-render_problem_html(struct buf *out, int status, const char *detail)
-{
-	char title[64];
-
-	snprintf(title, sizeof(title), "%d %s", status, err_reason(status));
-	html_head(out, title);
-	buf_puts(out, "<h1>");
-	render_html_escape(out, title);
-	buf_puts(out, "</h1>\n<p>");
-	render_html_escape(out, detail);
-	buf_puts(out, "</p>\n</body>\n</html>\n");
-}
-
-/*
- * Length of the UTF-8 sequence at p (RFC 3629 §4: no overlongs, no
- * surrogates, nothing above U+10FFFF), or 0 if invalid.
- */
-static size_t
-utf8_len(const unsigned char *p)
+size_t
+render_utf8_len(const unsigned char *p)
 {
 	if (p[0] < 0x80)
 		return 1;
@@ -149,6 +91,133 @@ utf8_len(const unsigned char *p)
 	return 0;
 }
 
+/*
+ * Unicode format controls (general category Cf, Unicode 15.0), the line
+ * and paragraph separators and the noncharacters U+FFFE/U+FFFF.  Bidi
+ * overrides and isolates (U+202A..U+202E, U+2066..U+2069) make
+ * "invoice\u202Etxt.exe" display as "invoiceexe.txt"; zero-width ones hide
+ * characters.  RFC 6266 §4.3 lets recipients drop them; we do it for them.
+ */
+static const struct { unsigned lo, hi; } invisible[] = {
+	{ 0x00ad, 0x00ad }, { 0x0600, 0x0605 }, { 0x061c, 0x061c },
+	{ 0x06dd, 0x06dd }, { 0x070f, 0x070f }, { 0x0890, 0x0891 },
+	{ 0x08e2, 0x08e2 }, { 0x180e, 0x180e }, { 0x200b, 0x200f },
+	{ 0x2028, 0x202e }, { 0x2060, 0x2064 }, { 0x2066, 0x206f },
+	{ 0xfeff, 0xfeff }, { 0xfff9, 0xfffb }, { 0xfffe, 0xffff },
+	{ 0x110bd, 0x110bd }, { 0x110cd, 0x110cd }, { 0x13430, 0x1343f },
+	{ 0x1bca0, 0x1bca3 }, { 0x1d173, 0x1d17a }, { 0xe0001, 0xe0001 },
+	{ 0xe0020, 0xe007f },
+};
+
+/* The code point of the valid UTF-8 sequence p of n bytes. */
+static unsigned
+utf8_cp(const unsigned char *p, size_t n)
+{
+	static const unsigned char lead_mask[] = { 0, 0x7f, 0x1f, 0x0f, 0x07 };
+	unsigned cp = p[0] & lead_mask[n];
+	size_t i;
+
+	for (i = 1; i < n; i++)
+		cp = (cp << 6) | (p[i] & 0x3f);
+	return cp;
+}
+
+static bool
+is_dropped(unsigned cp)
+{
+	size_t i;
+
+	/* C0 controls, DEL, C1; and path separators (RFC 6266 §4.3). */
+	if (cp < 0x20 || (cp >= 0x7f && cp < 0xa0) || cp == '/' || cp == '\\')
+		return true;
+	for (i = 0; i < sizeof(invisible) / sizeof(invisible[0]); i++)
+		if (cp >= invisible[i].lo && cp <= invisible[i].hi)
+			return true;
+	return false;
+}
+
+/* Length of a safe extension at the end of s[0..len): "." and 1 to
+ * RENDER_EXT_MAX ASCII letters or digits; 0 if there is none. */
+static size_t
+ext_len(const char *s, size_t len)
+{
+	size_t n = 0;
+
+	while (n < len && n < RENDER_EXT_MAX + 1 &&
+	    ((s[len - 1 - n] >= 'a' && s[len - 1 - n] <= 'z') ||
+	    (s[len - 1 - n] >= 'A' && s[len - 1 - n] <= 'Z') ||
+	    (s[len - 1 - n] >= '0' && s[len - 1 - n] <= '9')))
+		n++;
+	return n > 0 && n <= RENDER_EXT_MAX && n < len &&
+	    s[len - 1 - n] == '.' ? n + 1 : 0;
+}
+
+static bool
+is_trimmed(char c)
+{
+	return c == '.' || c == ' ';
+}
+
+/*
+ * stem + ".ext" of s[0..len).  Leading dots and spaces would make a hidden
+ * file or be the residue of "../", trailing ones are stripped by Windows;
+ * a stem left empty ("", ".", "..", ".pdf") becomes "download".  Applied
+ * to its own output it changes nothing.
+ */
+static void
+normalize(const char *s, size_t len, struct buf *out)
+{
+	size_t ext, start = 0, end;
+
+	while (len > 0 && is_trimmed(s[len - 1]))
+		len--;
+	ext = ext_len(s, len);
+	end = len - ext;
+	while (start < end && is_trimmed(s[start]))
+		start++;
+	while (end > start && is_trimmed(s[end - 1]))
+		end--;
+	if (end == start)
+		buf_puts(out, "download");
+	else
+		buf_append(out, s + start, end - start);
+	buf_append(out, s + len - ext, ext);
+}
+
+void
+render_file_name(struct buf *out, const char *file_name)
+{
+	const unsigned char *p;
+	struct buf clean = { 0 }, cut = { 0 };
+	size_t n, ext, len, keep;
+
+	for (p = (const unsigned char *)file_name; *p != '\0'; p += n) {
+		if ((n = render_utf8_len(p)) == 0) {	/* invalid byte: drop it */
+			n = 1;
+			continue;
+		}
+		if (!is_dropped(utf8_cp(p, n)))
+			buf_append(&clean, p, n);
+	}
+	/* Bound the whole name, cutting the stem on a character boundary
+	 * and keeping the extension; then normalize what is left. */
+	len = clean.len;
+	while (len > 0 && is_trimmed(clean.ptr[len - 1]))
+		len--;
+	if (len > RENDER_NAME_MAX) {
+		ext = ext_len(clean.ptr, len);
+		keep = RENDER_NAME_MAX - ext;
+		while (keep > 0 && (clean.ptr[keep] & 0xc0) == 0x80)
+			keep--;
+		buf_append(&cut, clean.ptr, keep);
+		buf_append(&cut, clean.ptr + len - ext, ext);
+		normalize(buf_str(&cut), cut.len, out);
+	} else
+		normalize(buf_str(&clean), len, out);
+	buf_free(&cut);
+	buf_free(&clean);
+}
+
 /* RFC 8187 §3.2.1 attr-char. */
 static bool
 is_attr_char(unsigned char c)
@@ -162,22 +231,16 @@ render_content_disposition(struct buf *out, const char *file_name)
 {
 	static const char hex[] = "0123456789ABCDEF";
 	const unsigned char *p;
-	struct buf ascii = { 0 }, ext = { 0 };
+	struct buf name = { 0 }, ascii = { 0 }, ext = { 0 };
 	size_t n, i;
 
-	for (p = (const unsigned char *)file_name; *p != '\0'; p += n) {
-		if ((n = utf8_len(p)) == 0) {	/* invalid byte: drop it */
-			n = 1;
-			continue;
-		}
-		/* C0 controls, DEL and the C1 range U+0080..U+009F. */
-		if (*p < 0x20 || *p == 0x7f ||
-		    (n == 2 && p[0] == 0xc2 && p[1] < 0xa0))
-			continue;
+	render_file_name(&name, file_name);
+	for (p = (const unsigned char *)buf_str(&name); *p != '\0'; p += n) {
+		n = render_utf8_len(p);	/* valid: render_file_name checked */
 		if (n > 1)
 			buf_putc(&ascii, '_');
 		else {
-			if (*p == '"' || *p == '\\')
+			if (*p == '"')
 				buf_putc(&ascii, '\\');
 			buf_putc(&ascii, (char)*p);
 		}
@@ -191,12 +254,9 @@ render_content_disposition(struct buf *out, const char *file_name)
 			}
 		}
 	}
-	if (ascii.len == 0) {
-		buf_puts(&ascii, "download");
-		buf_puts(&ext, "download");
-	}
 	buf_printf(out, "attachment; filename=\"%s\"; filename*=UTF-8''%s",
 	    buf_str(&ascii), buf_str(&ext));
+	buf_free(&name);
 	buf_free(&ascii);
 	buf_free(&ext);
 }

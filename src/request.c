@@ -48,6 +48,7 @@ request_parse(struct request *r, char *const *envp)
 		F("REQUEST_SCHEME", scheme),
 		F("SERVER_NAME", server_name),
 		F("SERVER_PORT", server_port),
+		F("SERVER_ADDR", server_addr),
 		F("HTTP_X_REQUEST_ID", request_id),
 		F("SERVER_SOFTWARE", server_software),
 #undef F
@@ -101,7 +102,9 @@ request_origin(const struct request *r, struct buf *out)
 	tls = (r->https != NULL && (strcasecmp(r->https, "on") == 0 ||
 	    strcmp(r->https, "1") == 0)) ||
 	    (r->scheme != NULL && strcasecmp(r->scheme, "https") == 0);
-	if (host == NULL)
+	if (host == NULL || *host == '\0')
+		host = r->server_addr;
+	if (host == NULL || *host == '\0')
 		return MG_EBADREQ;
 	/* An IPv6 address may arrive without its brackets. */
 	v6 = strchr(host, ':') != NULL && host[0] != '[';

@@ -13,7 +13,10 @@
 #include "err.h"
 
 #define ROUTE_ID_MAX	64	/* media id: 1..64 of [A-Za-z0-9_-] */
-#define ROUTE_TOKEN_MAX	2048	/* far above any token mediagate issues */
+/* Above the longest token mediagate issues (TOKEN_MAX_LEN, 2,711 with a
+ * tenant of 256 control characters; asserted in token.c), and well inside
+ * the request lines lighttpd and Apache accept (8 KB). */
+#define ROUTE_TOKEN_MAX	4096
 
 enum route_kind {
 	ROUTE_NONE = 0,

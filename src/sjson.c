@@ -1,4 +1,6 @@
 /* sjson.c — bounded, strict JSON parsing for untrusted input. */
+#include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -166,5 +168,38 @@ sjson_integer(yajl_val v, long long *out)
 	if (*s == '\0' || strspn(s, "0123456789") != strlen(s))
 		return false;
 	*out = v->u.number.i;
+	return true;
+}
+
+/* Far beyond any date (2^62 s is 146 billion years), and small enough that
+ * a caller may add a leeway without overflow. */
+#define NUMERIC_DATE_MAX	4611686018427387904.0	/* 2^62 */
+
+bool
+sjson_numeric_date(yajl_val v, bool round_up, long long *out)
+{
+	const char *s;
+	char *end;
+	long long t;
+	double d;
+
+	if (sjson_integer(v, out))
+		return true;
+	if (!YAJL_IS_NUMBER(v) || (s = v->u.number.r) == NULL ||
+	    strpbrk(s, ".eE") == NULL)
+		return false;	/* integer syntax that does not fit */
+	/* yajl has already checked the JSON number syntax (RFC 8259 §6). */
+	errno = 0;
+	d = strtod(s, &end);
+	if (errno != 0 || *end != '\0' || !isfinite(d) ||
+	    d < -NUMERIC_DATE_MAX || d > NUMERIC_DATE_MAX)
+		return false;
+	/* The cast truncates toward zero; step to the rounding side. */
+	t = (long long)d;
+	if (round_up && (double)t < d)
+		t++;
+	else if (!round_up && (double)t > d)
+		t--;
+	*out = t;
 	return true;
 }

@@ -48,4 +48,14 @@ yajl_val sjson_get(yajl_val obj, const char *key);
  */
 bool sjson_integer(yajl_val v, long long *out);
 
+/*
+ * True if v is a JSON number usable as a NumericDate (RFC 7519 §2: seconds,
+ * "non-integer values can be represented"): an integer that fits a long
+ * long, or a number with a fraction or exponent, finite and within
+ * +-2^62, rounded toward -infinity (round_up false) or +infinity (true),
+ * so a caller can always round to its safe side.  Stores it in *out.
+ * Strings, booleans and every other value are refused.
+ */
+bool sjson_numeric_date(yajl_val v, bool round_up, long long *out);
+
 #endif

@@ -11,6 +11,11 @@
 
 #define TOKEN_SKEW	1	/* seconds; responders' clocks may differ */
 
+_Static_assert(TOKEN_MAX_LEN <= ROUTE_TOKEN_MAX,
+    "an issued token must fit the download route");
+_Static_assert(TOKEN_MAX_LEN <= JWS_MAX_LEN,
+    "an issued token must fit the verifier");
+
 /* Fill p with n bytes from the kernel CSPRNG (getrandom(2)). */
 static int
 random_bytes(unsigned char *p, size_t n)
@@ -58,6 +63,12 @@ token_mint(const struct token_ctx *ctx, const char *id, const char *tenant,
 	    (int)ctx->key.len) != 0 ||
 	    (s = jwt_encode_str(jwt)) == NULL)
 		goto done;
+	/* Cannot happen (TOKEN_MAX_LEN); a token we would refuse is not
+	 * issued. */
+	if (strlen(s) > TOKEN_MAX_LEN) {
+		*why = "the token is longer than TOKEN_MAX_LEN";
+		goto done;
+	}
 	buf_puts(out, s);
 	err = MG_OK;
 	*why = NULL;
@@ -74,6 +85,12 @@ token_check_claims(const struct token_ctx *ctx, yajl_val claims,
 	const char *sub = sjson_string(sjson_get(claims, "sub")), *ten;
 	long long exp;
 
+	/*
+	 * mediagate mints exp as an integer (token_mint), so a download token
+	 * with a fractional or exponent exp was not made here, even if it
+	 * verifies: it is refused rather than rounded (unlike a bearer's,
+	 * RFC 7519 §2, whose issuer is someone else).
+	 */
 	*tenant = '\0';
 	if (sub == NULL || !sjson_integer(sjson_get(claims, "exp"), &exp)) {
 		*why = "The download token is malformed.";

@@ -13,8 +13,31 @@
 #include "buf.h"
 #include "err.h"
 #include "jws.h"
+#include "route.h"
 
 #define TOKEN_JTI_BYTES	16	/* 128 random bits */
+
+/*
+ * The longest token token_mint() can make, so that every token mediagate
+ * issues fits every limit it checks (ROUTE_TOKEN_MAX, JWS_MAX_LEN; static
+ * assertions in token.c).  The JSON is jansson's (libjwt), compact, where
+ * one input byte becomes at most 6 ("\u0001"):
+ *   header  {"alg":"HS256","kid":"<kid>","typ":"JWT"}, a kid of up to
+ *           TOKEN_KID_MAX printable characters (2 bytes each at worst);
+ *   payload {"exp":N,"iat":N,"jti":"<22>","sub":"<id>","tenant":"<t>"},
+ *           N of up to 20 characters, the id of ROUTE_ID_MAX unescaped
+ *           characters, the tenant of AUTH_TENANT_MAX bytes, 6 each;
+ *   signature 32 bytes; all three base64url, joined by two dots.
+ */
+#define TOKEN_KID_MAX		128	/* longest kid a key set may give */
+#define TOKEN_B64_LEN(n)	(((n) * 4 + 2) / 3)
+#define TOKEN_HEADER_JSON_MAX	(sizeof("{\"alg\":\"HS256\",\"kid\":\"\","	\
+	"\"typ\":\"JWT\"}") - 1 + 2 * TOKEN_KID_MAX)
+#define TOKEN_PAYLOAD_JSON_MAX	(sizeof("{\"exp\":,\"iat\":,\"jti\":\"\","	\
+	"\"sub\":\"\",\"tenant\":\"\"}") - 1 + 2 * 20 +			\
+	TOKEN_B64_LEN(TOKEN_JTI_BYTES) + ROUTE_ID_MAX + 6 * AUTH_TENANT_MAX)
+#define TOKEN_MAX_LEN	(TOKEN_B64_LEN(TOKEN_HEADER_JSON_MAX) + 1 +	\
+	TOKEN_B64_LEN(TOKEN_PAYLOAD_JSON_MAX) + 1 + TOKEN_B64_LEN(32))
 
 struct token_ctx {
 	struct jws_key	 key;		/* alg JWS_HS256, the token secret */

@@ -42,7 +42,8 @@ static const struct {
 #define T "\"tenant\":\"acme\""
 #define PR "\"permissions\":[\"media:read\"]"
 	{ NULL, "{\"exp\":\"@EXP@\"," T "," PR "}", 401 },
-	{ NULL, "{\"exp\":@EXP@.5," T "," PR "}", 401 },
+	/* RFC 7519 §2: a NumericDate may have a fraction. */
+	{ NULL, "{\"exp\":@EXP@.5," T "," PR "}", 201 },
 	{ NULL, "{\"exp\":1e400," T "," PR "}", 401 },
 	{ NULL, "{\"exp\":99999999999999999999999," T "," PR "}", 401 },
 	{ NULL, "{\"exp\":-1," T "," PR "}", 401 },
@@ -50,7 +51,7 @@ static const struct {
 	{ NULL, "{\"exp\":[@EXP@]," T "," PR "}", 401 },
 	{ NULL, "{\"exp\":9223372036854775807," T "," PR "}", 201 },
 	{ NULL, "{\"exp\":@EXP@,\"nbf\":\"0\"," T "," PR "}", 401 },
-	{ NULL, "{\"exp\":@EXP@,\"iat\":1.5," T "," PR "}", 401 },
+	{ NULL, "{\"exp\":@EXP@,\"iat\":1.5," T "," PR "}", 201 },
 	{ NULL, "{\"exp\":@EXP@,\"iat\":9223372036854775807," T "," PR "}",
 	    401 },
 	{ NULL, "{\"exp\":@EXP@,\"nbf\":-9223372036854775807," T "," PR "}",

@@ -245,6 +245,95 @@ START_TEST(error_no_file_html)
 }
 END_TEST
 
+/*
+ * RFC 9110 §9.3.2: HEAD has the header fields GET would have, and the
+ * Content-Length of the body GET would send (it was left out).
+ */
+static const char *const head_paths[] = {
+	"/media/m-pdf/download/not.a.token",	/* 403 */
+	"/media/bad$id/download/x",		/* 400 */
+	"/media/m-pdf/download-token",		/* 405 */
+	"/nothing-here",			/* 404 */
+};
+
+START_TEST(error_head_length)
+{
+	struct http_response *g = fetch(P_HS, "GET", head_paths[_i], NULL,
+	    NULL);
+	struct http_response *h = fetch(P_HS, "HEAD", head_paths[_i], NULL,
+	    NULL);
+	const char *gl = http_header(g, "Content-Length");
+	const char *hl = http_header(h, "Content-Length");
+
+	test_case(head_paths[_i]);
+	ck_assert_int_ge(g->status, 400);
+	expect_status(h, g->status);
+	ck_assert_msg(gl != NULL && strtoul(gl, NULL, 10) == g->body_len,
+	    "%s: GET Content-Length %s", last_req, gl != NULL ? gl : "(none)");
+	ck_assert_msg(hl != NULL && strcmp(hl, gl) == 0, "%s: HEAD "
+	    "Content-Length %s, GET %s", last_req, hl != NULL ? hl : "(none)",
+	    gl);
+	ck_assert_uint_eq(h->body_len, 0);
+}
+END_TEST
+
+/* Errors answered as HTML pages, one per way of failing, each with the
+ * headers of every HTML answer and the page's status shown. */
+static const struct {
+	const char	*label;
+	int		 status;
+} html_errors[] = {
+	{ "no bearer", 401 }, { "no such media", 404 },
+	{ "media without a file", 422 }, { "malformed id", 400 },
+	{ "wrong method", 405 }, { "unknown path", 404 },
+	{ "forged download token", 403 }, { "expired download token", 410 },
+	{ "HEAD with a forged download token", 403 },
+};
+
+START_TEST(html_error_pages)
+{
+	const char *label = html_errors[_i].label, *path;
+	struct http_response *r;
+
+	switch (_i) {
+	case 0:
+		r = post_bearer(P_HS, ISSUE_M_PDF, NULL, "text/html");
+		break;
+	case 1:
+	case 2:
+	case 3:
+		r = post_bearer(P_HS, issue_path(P_HS, _i == 1 ? "no-such" :
+		    _i == 2 ? "m-nofile" : "bad%21id"), good_bearer(P_HS),
+		    "text/html");
+		break;
+	case 4:
+		r = fetch(P_HS, "GET", ISSUE_M_PDF, "text/html", NULL);
+		break;
+	case 5:
+		r = fetch(P_HS, "GET", "/no/such/path", "text/html", NULL);
+		break;
+	default:
+		path = dl_path(P_HS, "m-pdf", _i == 7 ?
+		    dl_token("%s", dl_claims("m-pdf", "acme", -120, -60)) :
+		    tamper(issue_ok(P_HS, "m-pdf").token, 2));
+		r = fetch(P_HS, _i == 8 ? "HEAD" : "GET", path, "text/html",
+		    NULL);
+		break;
+	}
+	ck_assert_msg(r->status == html_errors[_i].status,
+	    "%s: %s: status %d, want %d", label, last_req, r->status,
+	    html_errors[_i].status);
+	expect_html_headers(r);
+	expect_ctype(r, "text/html");
+	if (_i == 8)
+		return;		/* HEAD: the headers only */
+	expect_html(r, html_errors[_i].status, NULL);
+	ck_assert_msg(strstr(r->body, strf("<p class=\"kicker\">Error %d</p>",
+	    html_errors[_i].status)) != NULL, "%s: %s", label, r->body);
+	ck_assert_ptr_nonnull(strstr(r->body, "<meta name=\"viewport\""));
+}
+END_TEST
+
 static Suite *
 errors_suite(void)
 {
@@ -253,6 +342,11 @@ errors_suite(void)
 
 	tcase_add_loop_test(tc, error_case, 0, NELEM(cases));
 	tcase_add_test(tc, error_no_file_html);
+	tcase_add_loop_test(tc, error_head_length, 0, NELEM(head_paths));
+	suite_add_tcase(s, tc);
+
+	tc = bb_tcase("html");
+	tcase_add_loop_test(tc, html_error_pages, 0, NELEM(html_errors));
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -218,16 +218,17 @@ expect_pool_alive(const pid_t *pids, int n)
 }
 
 /*
- * A fast stop (every responder's connection is cut) and a start under a
- * steady stream to four responders.  The database stays down until the
- * stream has seen a 503, so that the outage rules are always exercised,
- * however quick the restart would have been.
+ * One outage under a steady stream to the HS pool's four responders: a
+ * fast stop (every responder's connection is cut), then a start once the
+ * stream has seen a 503 and at least ms have passed, so that the outage
+ * rules are always exercised, however quick the restart would have been.
  */
-START_TEST(fault_database_restart_stream)
+static void
+outage_under_stream(long long ms)
 {
 	pid_t pids[8];
 	int n = pool_pids(P_HS, pids, 8);
-	long long down_at, up_at;
+	long long down_at, up_at, left;
 	struct stream st;
 
 	ck_assert_int_eq(n, 4);
@@ -236,6 +237,8 @@ START_TEST(fault_database_restart_stream)
 	down_at = ms_now();
 	run_script("MG_TEST_PG_STOP");
 	stream_wait(&st, 503, down_at);
+	if ((left = down_at + ms - ms_now()) > 0)
+		usleep((useconds_t)(left * 1000));
 	run_script("MG_TEST_PG_START");
 	up_at = ms_now();
 	stream_wait(&st, 201, up_at);
@@ -243,28 +246,121 @@ START_TEST(fault_database_restart_stream)
 	expect_outage_survived(&st, down_at, up_at);
 	expect_pool_alive(pids, n);
 }
+
+/* pg_ctl stop -m fast and start again as soon as requests see it. */
+START_TEST(fault_database_restart_stream)
+{
+	outage_under_stream(0);
+}
 END_TEST
 
 /* The database stopped for ten seconds: 503s all along, quickly, then
  * 201s again. */
 START_TEST(fault_database_down_10s)
 {
-	pid_t pids[8];
-	int n = pool_pids(P_HS, pids, 8);
-	long long down_at, up_at;
-	struct stream st;
+	outage_under_stream(10000);
+}
+END_TEST
 
-	stream_start(&st, P_HS);
-	stream_wait(&st, 201, 0);
-	down_at = ms_now();
-	run_script("MG_TEST_PG_STOP");
-	sleep(10);		/* the length of the outage under test */
-	run_script("MG_TEST_PG_START");
-	up_at = ms_now();
-	stream_wait(&st, 201, up_at);
-	stream_stop(&st);
-	expect_outage_survived(&st, down_at, up_at);
-	expect_pool_alive(pids, n);
+/* ------------------------------------------------------------------ */
+/* A schema change under load */
+
+#define LOAD_CLIENTS	4
+#define LOAD_REQUESTS	150
+
+/* How often the HS responders logged that they prepared again. */
+static int
+reprepares(void)
+{
+	char *p = path_join(work_dir, "hs.log"), line[1024];
+	FILE *f = fopen(p, "r");
+	int n = 0;
+
+	free(p);
+	if (f == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL)
+		n += strstr(line, "prepared again") != NULL;
+	fclose(f);
+	return n;
+}
+
+/* One client: LOAD_REQUESTS issue requests (each a lookup); it writes a
+ * byte to up when warmed up and half way, then its failures to done. */
+static void
+load_client(const char *jwt, int up, int done)
+{
+	struct http_response r;
+	int i, bad = 0;
+
+	for (i = 0; i < LOAD_REQUESTS; i++) {
+		memset(&r, 0, sizeof(r));
+		if (http_request(P_HS->url, "POST", ISSUE_M_PDF,
+		    header_lines("Authorization", strf("Bearer %s", jwt), NULL,
+		    NULL), NULL, 0, &r) != 0 || r.status != 201) {
+			bad++;
+			fprintf(stderr, "column change: request %d: %d "
+			    "%.200s\n", i, r.status, r.body != NULL ? r.body :
+			    r.error);
+		}
+		http_response_free(&r);
+		if (i == 10 || i == LOAD_REQUESTS / 2)
+			(void)!write(up, "x", 1);
+	}
+	(void)!write(done, &bad, sizeof(bad));
+	_exit(0);
+}
+
+/*
+ * The platform migrates its schema while mediagate runs: ALTER TABLE media
+ * ALTER COLUMN mime_type TYPE varchar(255), and back to text, while four
+ * clients send issue requests over the four HS responders.  Each change
+ * invalidates every responder's prepared statement ("cached plan must not
+ * change result type", 0A000); each prepares it again and retries once,
+ * on the same connection, so no request fails.
+ */
+START_TEST(fault_column_type_change)
+{
+	int up[2], done[2], k, bad, fails = 0, st, before, after;
+	const char *jwt = good_bearer(P_HS);
+	pid_t pid[LOAD_CLIENTS];
+	char byte;
+
+	before = reprepares();
+	ck_assert_int_eq(pipe(up), 0);
+	ck_assert_int_eq(pipe(done), 0);
+	for (k = 0; k < LOAD_CLIENTS; k++) {
+		if ((pid[k] = fork()) == 0) {
+			close(up[0]);
+			close(done[0]);
+			load_client(jwt, up[1], done[1]);
+		}
+		ck_assert_int_gt(pid[k], 0);
+	}
+	close(up[1]);
+	close(done[1]);
+	/* Each change once every client has had answers before it. */
+	for (k = 0; k < LOAD_CLIENTS; k++)
+		ck_assert_int_eq(read(up[0], &byte, 1), 1);
+	db_exec("ALTER TABLE media ALTER COLUMN mime_type TYPE varchar(255)");
+	for (k = 0; k < LOAD_CLIENTS; k++)
+		ck_assert_int_eq(read(up[0], &byte, 1), 1);
+	db_exec("ALTER TABLE media ALTER COLUMN mime_type TYPE text");
+	for (k = 0; k < LOAD_CLIENTS; k++) {
+		ck_assert_int_eq(read(done[0], &bad, sizeof(bad)),
+		    sizeof(bad));
+		fails += bad;
+		ck_assert_int_eq(waitpid(pid[k], &st, 0), pid[k]);
+	}
+	close(up[0]);
+	close(done[0]);
+	after = reprepares();
+	fprintf(stderr, "column type change under load: %d of %d requests "
+	    "failed; the responders prepared again %d times\n", fails,
+	    LOAD_CLIENTS * LOAD_REQUESTS, after - before);
+	ck_assert_msg(fails == 0, "%d of %d requests failed", fails,
+	    LOAD_CLIENTS * LOAD_REQUESTS);
+	ck_assert_msg(after > before, "no responder prepared again");
 }
 END_TEST
 
@@ -286,6 +382,7 @@ faults_db_suite(void)
 	tcase_add_test(tc, fault_database_outage);
 	tcase_add_test(tc, fault_database_restart_stream);
 	tcase_add_test(tc, fault_database_down_10s);
+	tcase_add_test(tc, fault_column_type_change);
 	suite_add_tcase(s, tc);
 	return s;
 }

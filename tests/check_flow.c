@@ -194,6 +194,7 @@ expect_download_fields(const struct http_response *r, const char *ctype,
 	expect_header(r, "Content-Type", ctype);
 	expect_header(r, "Cache-Control", "private, no-store");
 	expect_header(r, "X-Content-Type-Options", "nosniff");
+	expect_header(r, "Referrer-Policy", "no-referrer");
 	ck_assert_msg(http_header_count(r, "Content-Disposition") == 1,
 	    "%s: %zu Content-Disposition fields", last_req,
 	    http_header_count(r, "Content-Disposition"));
@@ -233,6 +234,8 @@ START_TEST(flow_issue_html)
 	ck_assert_msg(strstr(r->body, strf("<a href=\"%s/media/f-big/"
 	    "download/", url)) != NULL, "%s: no link to the download URL: "
 	    "%.400s", last_req, r->body);
+	/* The page's headers pass through the web server, once each. */
+	expect_html_headers(r);
 }
 END_TEST
 

@@ -13,6 +13,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <check.h>
 #include <yajl/yajl_tree.h>
@@ -217,6 +222,111 @@ START_TEST(rs_base_path)
 }
 END_TEST
 
+/* Send raw bytes to pool p's lighttpd; the whole answer, kept. */
+static char *
+raw_exchange(const struct pool *p, const char *req)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	struct timeval tv = { HTTP_TIMEOUT, 0 };
+	struct buf b = { 0 };
+	char chunk[4096];
+	ssize_t n;
+	int fd;
+
+	sa.sin_port = htons((unsigned short)atoi(strrchr(p->origin, ':') + 1));
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_ge(fd = socket(AF_INET, SOCK_STREAM, 0), 0);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(write(fd, req, strlen(req)), (ssize_t)strlen(req));
+	while ((n = read(fd, chunk, sizeof(chunk))) > 0)
+		buf_append(&b, chunk, (size_t)n);
+	close(fd);
+	buf_putc(&b, '\0');
+	return keep(b.ptr, free);
+}
+
+/*
+ * HTTP/1.0 without Host, MEDIAGATE_PUBLIC_URL unset: lighttpd passes an
+ * empty SERVER_NAME, and the URL is built from the address the request
+ * came in on (SERVER_ADDR, SERVER_PORT) instead of a 400.
+ */
+START_TEST(issue_http10_without_host)
+{
+	char *resp, *body;
+
+	resp = raw_exchange(P_HS, strf("POST " ISSUE_M_PDF " HTTP/1.0\r\n"
+	    "Authorization: Bearer %s\r\nContent-Length: 0\r\n\r\n",
+	    good_bearer(P_HS)));
+	ck_assert_msg(strncmp(resp, "HTTP/1.0 201 ", 13) == 0, "%.300s", resp);
+	body = strstr(resp, "\r\n\r\n");
+	ck_assert_ptr_nonnull(body);
+	ck_assert_msg(strstr(body, strf("\"url\":\"%s/media/m-pdf/download/",
+	    P_HS->origin)) != NULL, "%s", body);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* The HTML page a person sees, and the headers it carries (CSP Level 3,
+ * nosniff, Referrer Policy), over real HTTP. */
+
+/* The text between the first "open" and the next "close" after it. */
+static const char *
+between(const char *hay, const char *open, const char *close)
+{
+	const char *a = strstr(hay, open), *b;
+
+	ck_assert_msg(a != NULL, "%s: no '%s' in %s", last_req, open, hay);
+	a += strlen(open);
+	b = strstr(a, close);
+	ck_assert_msg(b != NULL, "%s: no '%s' after '%s'", last_req, close,
+	    open);
+	return keep(xstrndup(a, (size_t)(b - a)), free);
+}
+
+START_TEST(html_issue_page)
+{
+	char *jwt = good_bearer(P_HS);
+	struct http_response *r;
+	const char *token, *dt, *href;
+	struct tm tm = { 0 };
+	long long exp;
+	char *end;
+
+	media_put("t-html", "acme", "application/pdf",
+	    "Rechnung <M\xc3\xbcller & S\xc3\xb6hne> \"2026\".pdf",
+	    "acme/m-pdf.pdf");
+	r = post_bearer(P_HS, issue_path(P_HS, "t-html"), jwt, "text/html");
+	expect_html(r, 201, NULL);
+	expect_html_headers(r);
+	expect_header(r, "Cache-Control", "no-store");
+	ck_assert_ptr_nonnull(strstr(r->body, "<meta name=\"viewport\""));
+
+	/* The name, escaped and isolated; the link; the token shown. */
+	ck_assert_str_eq(between(r->body, "<h1><bdi>", "</bdi></h1>"),
+	    "Rechnung &lt;M\xc3\xbcller &amp; S\xc3\xb6hne&gt; "
+	    "&quot;2026&quot;.pdf");
+	token = between(r->body, "<code class=\"token\">", "</code>");
+	expect_compact(token);
+	href = between(r->body, "<p class=\"cta\"><a href=\"", "\">");
+	ck_assert_str_eq(href, strf("%s%s", P_HS->origin,
+	    dl_path(P_HS, "t-html", token)));
+
+	/* The expiry as an absolute UTC time: the token's exp. */
+	exp = claim_int(jws_part(token, 1), "exp");
+	dt = between(r->body, "<time datetime=\"", "\"");
+	end = strptime(dt, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	ck_assert_msg(end != NULL && *end == '\0', "datetime '%s'", dt);
+	ck_assert_int_eq((long long)timegm(&tm), exp);
+	ck_assert_ptr_nonnull(strstr(r->body, " UTC</time>"));
+	ck_assert_ptr_nonnull(strstr(r->body, "<dd>1 minute from issue</dd>"));
+
+	/* The link works. */
+	r = fetch(P_HS, "GET", dl_path(P_HS, "t-html", token), NULL, NULL);
+	expect_status(r, 200);
+}
+END_TEST
+
 /* ------------------------------------------------------------------ */
 
 static Suite *
@@ -232,11 +342,16 @@ issue_suite(void)
 	tcase_add_loop_test(tc, issue_body_accepted, 0, NELEM(good_bodies));
 	tcase_add_test(tc, issue_body_at_limit);
 	tcase_add_test(tc, issue_json_content_type_body);
+	tcase_add_test(tc, issue_http10_without_host);
 	suite_add_tcase(s, tc);
 
 	tc = bb_tcase("rs256");
 	tcase_add_test(tc, rs_issue);
 	tcase_add_test(tc, rs_base_path);
+	suite_add_tcase(s, tc);
+
+	tc = bb_tcase("html");
+	tcase_add_test(tc, html_issue_page);
 	suite_add_tcase(s, tc);
 	return s;
 }

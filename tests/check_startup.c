@@ -170,6 +170,16 @@ static const char *const bad[][3] = {
 	{ "MEDIAGATE_STORAGE_ROOT", "/nonexistent", "MEDIAGATE_STORAGE_ROOT" },
 	{ "MEDIAGATE_SENDFILE_HEADER", "X-Foo", "MEDIAGATE_SENDFILE_HEADER" },
 	{ "MEDIAGATE_JWT_KEY_FILE", "/nonexistent", "MEDIAGATE_JWT_KEY_FILE" },
+	/* What libpq cannot use is a setting, not an outage. */
+	{ "MEDIAGATE_DB", "bogus_keyword=1", "MEDIAGATE_DB" },
+	{ "MEDIAGATE_DB", "sslmode=bogus", "MEDIAGATE_DB" },
+	{ "MEDIAGATE_DB", "postgresql://%zz", "MEDIAGATE_DB" },
+	{ "MEDIAGATE_DB", "load_balance_hosts=random", "MEDIAGATE_DB" },
+	{ "MEDIAGATE_PUBLIC_URL", "http://:", "MEDIAGATE_PUBLIC_URL" },
+	{ "MEDIAGATE_PUBLIC_URL", "http://]]", "MEDIAGATE_PUBLIC_URL" },
+	{ "MEDIAGATE_PUBLIC_URL", "http://h:99999", "MEDIAGATE_PUBLIC_URL" },
+	{ "MEDIAGATE_BASE_PATH", "/..", "MEDIAGATE_BASE_PATH" },
+	{ "MEDIAGATE_BASE_PATH", "/.", "MEDIAGATE_BASE_PATH" },
 };
 
 START_TEST(bad_setting_one_line)

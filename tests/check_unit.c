@@ -17,7 +17,11 @@ main(void)
 	srunner_add_suite(sr, suite_config());
 	srunner_add_suite(sr, suite_request());
 	srunner_add_suite(sr, suite_storage());
-	srunner_add_suite(sr, suite_app());
+	srunner_add_suite(sr, suite_core());
+	srunner_add_suite(sr, suite_jws());
+	srunner_add_suite(sr, suite_mime());
+	srunner_add_suite(sr, suite_db());
+	srunner_add_suite(sr, suite_app_origin());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

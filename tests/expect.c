@@ -181,3 +181,50 @@ expect_issued(const struct http_response *r, const char *origin,
 	is.path = is.url + strlen(origin);
 	return is;
 }
+
+/*
+ * Read the quoted-string after "filename=" in a Content-Disposition value
+ * (RFC 9110 §5.6.4), unescaping quoted-pairs, into a kept string.  Checks
+ * that the raw form is printable ASCII.
+ */
+const char *
+cd_ascii_filename(const char *cd)
+{
+	const char *p = strstr(cd, "filename=\"");
+	struct buf out = { 0 };
+
+	ck_assert_msg(p != NULL, "no filename=\"...\" in %s", cd);
+	for (p += 10; *p != '"'; p++) {
+		ck_assert_msg(*p != '\0', "unterminated filename in %s", cd);
+		ck_assert_msg((unsigned char)*p >= 0x20 &&
+		    (unsigned char)*p < 0x7f, "non-ASCII or control byte "
+		    "0x%02x in filename of %s", (unsigned char)*p, cd);
+		if (*p == '\\') {
+			p++;
+			ck_assert_msg(*p != '\0', "dangling backslash in %s",
+			    cd);
+		}
+		buf_putc(&out, *p);
+	}
+	return keep(out.ptr != NULL ? out.ptr : xstrdup(""), free);
+}
+
+const char *
+forge_signature(const char *token)
+{
+	return tamper(token, 2);
+}
+
+const char *
+forge_payload(const char *token)
+{
+	return tamper(token, 1);
+}
+
+void
+expect_html_headers(const struct http_response *r)
+{
+	expect_header(r, "Content-Security-Policy", HTML_CSP);
+	expect_header(r, "X-Content-Type-Options", "nosniff");
+	expect_header(r, "Referrer-Policy", "no-referrer");
+}

@@ -72,4 +72,26 @@ struct issued {
 struct issued expect_issued(const struct http_response *r,
 	    const char *origin, const char *base, const char *id);
 
+/*
+ * The value of filename="..." in a Content-Disposition field (RFC 9110
+ * §5.6.4 quoted-string, quoted-pairs undone), kept; asserts that it is
+ * there, terminated, and printable ASCII.
+ */
+const char *cd_ascii_filename(const char *cd);
+
+/* Forgeries of a good token for the download tables: one character
+ * changed in the signature, or in the payload (testlib's tamper()). */
+const char *forge_signature(const char *token);
+const char *forge_payload(const char *token);
+
+/*
+ * The headers every HTML answer carries (README "The HTML page"):
+ * Content-Security-Policy HTML_CSP, X-Content-Type-Options: nosniff and
+ * Referrer-Policy: no-referrer, each exactly once.
+ */
+#define HTML_CSP	"default-src 'none'; style-src 'unsafe-inline'; " \
+			"frame-ancestors 'none'; base-uri 'none'; " \
+			"form-action 'none'"
+void	 expect_html_headers(const struct http_response *r);
+
 #endif

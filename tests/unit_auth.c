@@ -47,8 +47,26 @@ static const struct {
 	{ &plain, "{\"exp\":1699999980," P "}", MG_OK },	/* leeway */
 	{ &plain, "{\"exp\":1699999970," P "}", MG_EAUTH },	/* edge */
 	{ &plain, "{\"exp\":\"1700000100\"," P "}", MG_EAUTH },
-	{ &plain, "{\"exp\":1700000100.5," P "}", MG_EAUTH },
-	{ &plain, "{\"exp\":1.7e12," P "}", MG_EAUTH },
+	/* RFC 7519 §2: non-integer NumericDates, exp rounded down. */
+	{ &plain, "{\"exp\":1700000100.5," P "}", MG_OK },
+	{ &plain, "{\"exp\":1.7e12," P "}", MG_OK },
+	{ &plain, "{\"exp\":1e10," P "}", MG_OK },
+	{ &plain, "{\"exp\":17000001000E-1," P "}", MG_OK },
+	{ &plain, "{\"exp\":1699999971.0," P "}", MG_OK },
+	{ &plain, "{\"exp\":1699999970.9," P "}", MG_EAUTH },	/* edge */
+	{ &plain, "{\"exp\":1.6e9," P "}", MG_EAUTH },
+	{ &plain, "{\"exp\":-0.5," P "}", MG_EAUTH },
+	{ &plain, "{\"exp\":4.6e18," P "}", MG_OK },
+	{ &plain, "{\"exp\":4.7e18," P "}", MG_EAUTH },	/* > 2^62 */
+	{ &plain, "{\"exp\":1e19," P "}", MG_EAUTH },
+	{ &plain, "{\"exp\":1e400," P "}", MG_EAUTH },	/* inf */
+	{ &plain, "{\"exp\":-1e400," P "}", MG_EAUTH },
+	{ &plain, "{\"exp\":\"1e10\"," P "}", MG_EAUTH },
+	{ &plain, "{\"exp\":true," P "}", MG_EAUTH },
+	{ &plain, "{\"exp\":[1e10]," P "}", MG_EAUTH },
+	{ &plain, "{\"exp\":{}," P "}", MG_EAUTH },
+	{ &plain, "{\"exp\":\"NaN\"," P "}", MG_EAUTH },
+	{ &plain, "{\"exp\":\"Infinity\"," P "}", MG_EAUTH },
 	{ &plain, "{\"exp\":-1," P "}", MG_EAUTH },
 	{ &plain, "{\"exp\":null," P "}", MG_EAUTH },
 	{ &plain, "{\"exp\":99999999999999999999," P "}", MG_EAUTH },
@@ -60,7 +78,17 @@ static const struct {
 	{ &plain, "{\"exp\":1700000100,\"nbf\":-5," P "}", MG_OK },
 	{ &plain, "{\"exp\":1700000100,\"iat\":1700000031," P "}", MG_EAUTH },
 	{ &plain, "{\"exp\":1700000100,\"iat\":1699990000," P "}", MG_OK },
-	{ &plain, "{\"exp\":1700000100,\"iat\":1.5," P "}", MG_EAUTH },
+	{ &plain, "{\"exp\":1700000100,\"iat\":1.5," P "}", MG_OK },
+	/* nbf and iat rounded up. */
+	{ &plain, "{\"exp\":1700000100,\"nbf\":1700000030.0," P "}", MG_OK },
+	{ &plain, "{\"exp\":1700000100,\"nbf\":1700000030.1," P "}",
+	    MG_EAUTH },
+	{ &plain, "{\"exp\":1700000100,\"nbf\":1.70000003e9," P "}", MG_OK },
+	{ &plain, "{\"exp\":1700000100,\"iat\":1700000029.5," P "}", MG_OK },
+	{ &plain, "{\"exp\":1700000100,\"iat\":1700000030.5," P "}",
+	    MG_EAUTH },
+	{ &plain, "{\"exp\":1700000100,\"iat\":-1e400," P "}", MG_EAUTH },
+	{ &plain, "{\"exp\":1700000100,\"nbf\":false," P "}", MG_EAUTH },
 	{ &plain, "{\"exp\":1700000100,\"iat\":9223372036854775807," P "}",
 	    MG_EAUTH },
 	/* iss / aud */

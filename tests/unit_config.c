@@ -142,6 +142,38 @@ static const struct {
 	{ "MEDIAGATE_BASE_PATH", "api", "MEDIAGATE_BASE_PATH" },
 	{ "MEDIAGATE_BASE_PATH", "/a/../b", "MEDIAGATE_BASE_PATH" },
 	{ "MEDIAGATE_BASE_PATH", "/a b", "MEDIAGATE_BASE_PATH" },
+	/* URLs and paths that looked plausible to the old checks. */
+	{ "MEDIAGATE_PUBLIC_URL", "http://:", "MEDIAGATE_PUBLIC_URL" },
+	{ "MEDIAGATE_PUBLIC_URL", "http://]]", "MEDIAGATE_PUBLIC_URL" },
+	{ "MEDIAGATE_PUBLIC_URL", "http://h:99999", "MEDIAGATE_PUBLIC_URL" },
+	{ "MEDIAGATE_PUBLIC_URL", "http://h:65536", "MEDIAGATE_PUBLIC_URL" },
+	{ "MEDIAGATE_PUBLIC_URL", "http://h:0", "MEDIAGATE_PUBLIC_URL" },
+	{ "MEDIAGATE_PUBLIC_URL", "http://h:", "MEDIAGATE_PUBLIC_URL" },
+	{ "MEDIAGATE_PUBLIC_URL", "http://h:8:8", "MEDIAGATE_PUBLIC_URL" },
+	{ "MEDIAGATE_PUBLIC_URL", "http://:443", "MEDIAGATE_PUBLIC_URL" },
+	{ "MEDIAGATE_PUBLIC_URL", "http://h]", "MEDIAGATE_PUBLIC_URL" },
+	{ "MEDIAGATE_PUBLIC_URL", "http://[h]", "MEDIAGATE_PUBLIC_URL" },
+	{ "MEDIAGATE_PUBLIC_URL", "http://[]", "MEDIAGATE_PUBLIC_URL" },
+	{ "MEDIAGATE_PUBLIC_URL", "http://[::1", "MEDIAGATE_PUBLIC_URL" },
+	{ "MEDIAGATE_PUBLIC_URL", "http://::1", "MEDIAGATE_PUBLIC_URL" },
+	{ "MEDIAGATE_PUBLIC_URL", "http://[::1]]", "MEDIAGATE_PUBLIC_URL" },
+	{ "MEDIAGATE_PUBLIC_URL", "http://[::1]x", "MEDIAGATE_PUBLIC_URL" },
+	{ "MEDIAGATE_PUBLIC_URL", "http://[1::2::3]", "MEDIAGATE_PUBLIC_URL" },
+	{ "MEDIAGATE_PUBLIC_URL", "http://[::1%eth0]", "MEDIAGATE_PUBLIC_URL" },
+	{ "MEDIAGATE_PUBLIC_URL", "http://a..b", "MEDIAGATE_PUBLIC_URL" },
+	{ "MEDIAGATE_PUBLIC_URL", "http://.a", "MEDIAGATE_PUBLIC_URL" },
+	{ "MEDIAGATE_PUBLIC_URL", "http://a_b", "MEDIAGATE_PUBLIC_URL" },
+	{ "MEDIAGATE_PUBLIC_URL", "http://999.1.1.1", "MEDIAGATE_PUBLIC_URL" },
+	{ "MEDIAGATE_PUBLIC_URL", "http://1.2.3", "MEDIAGATE_PUBLIC_URL" },
+	{ "MEDIAGATE_PUBLIC_URL", "http://a.io?x", "MEDIAGATE_PUBLIC_URL" },
+	{ "MEDIAGATE_PUBLIC_URL", "http://a.io#x", "MEDIAGATE_PUBLIC_URL" },
+	{ "MEDIAGATE_BASE_PATH", "/.", "MEDIAGATE_BASE_PATH" },
+	{ "MEDIAGATE_BASE_PATH", "/..", "MEDIAGATE_BASE_PATH" },
+	{ "MEDIAGATE_BASE_PATH", "/../", "MEDIAGATE_BASE_PATH" },
+	{ "MEDIAGATE_BASE_PATH", "/a/.", "MEDIAGATE_BASE_PATH" },
+	{ "MEDIAGATE_BASE_PATH", "/a/..", "MEDIAGATE_BASE_PATH" },
+	{ "MEDIAGATE_BASE_PATH", "/./a", "MEDIAGATE_BASE_PATH" },
+	{ "MEDIAGATE_BASE_PATH", "/a//b", "MEDIAGATE_BASE_PATH" },
 	{ "MEDIAGATE_STORAGE_ROOT", "relative", "MEDIAGATE_STORAGE_ROOT" },
 	{ "MEDIAGATE_STORAGE_ROOT", "/nonexistent/x", "MEDIAGATE_STORAGE_ROOT" },
 	{ "MEDIAGATE_STORAGE_ROOT", "/etc/passwd", "MEDIAGATE_STORAGE_ROOT" },
@@ -166,6 +198,44 @@ START_TEST(bad_settings)
 	ck_assert_int_eq(parse(&cfg, env, err), -1);
 	ck_assert_msg(strstr(err, bad[_i].expect) != NULL, "error '%s'", err);
 	ck_assert_ptr_null(strchr(err, '\n'));
+	config_free(&cfg);
+}
+END_TEST
+
+/* Public URLs and base paths that are accepted, and as what. */
+static const struct {
+	const char *name, *value, *want;
+} good[] = {
+	{ "MEDIAGATE_PUBLIC_URL", "https://coreapi.io", "https://coreapi.io" },
+	{ "MEDIAGATE_PUBLIC_URL", "http://h:1", "http://h:1" },
+	{ "MEDIAGATE_PUBLIC_URL", "http://h:65535/", "http://h:65535" },
+	{ "MEDIAGATE_PUBLIC_URL", "http://127.0.0.1:8080", "http://127.0.0.1:8080" },
+	{ "MEDIAGATE_PUBLIC_URL", "https://[::1]", "https://[::1]" },
+	{ "MEDIAGATE_PUBLIC_URL", "https://[2001:db8::1]:8443",
+	    "https://[2001:db8::1]:8443" },
+	{ "MEDIAGATE_PUBLIC_URL", "http://[::ffff:1.2.3.4]", "http://[::ffff:1.2.3.4]" },
+	{ "MEDIAGATE_PUBLIC_URL", "http://a-b.c-d.example", "http://a-b.c-d.example" },
+	{ "MEDIAGATE_PUBLIC_URL", "http://localhost", "http://localhost" },
+	{ "MEDIAGATE_BASE_PATH", "/api", "/api" },
+	{ "MEDIAGATE_BASE_PATH", "/a/b.c/..d/.e/", "/a/b.c/..d/.e" },
+	{ "MEDIAGATE_BASE_PATH", "/...", "/..." },
+	{ "MEDIAGATE_BASE_PATH", "/", "" },
+};
+
+START_TEST(good_urls_and_paths)
+{
+	const char *env[] = {
+		good[_i].name, good[_i].value,
+		"MEDIAGATE_JWT_KEY_FILE", hs_key,
+		"MEDIAGATE_TOKEN_SECRET_FILE", tok_key, NULL,
+	};
+	struct config cfg;
+	char err[256];
+
+	ck_assert_msg(parse(&cfg, env, err) == 0, "%s: %s", good[_i].value,
+	    err);
+	ck_assert_str_eq(strcmp(good[_i].name, "MEDIAGATE_BASE_PATH") == 0 ?
+	    cfg.base_path : cfg.public_url, good[_i].want);
 	config_free(&cfg);
 }
 END_TEST
@@ -265,6 +335,8 @@ suite_config(void)
 	tcase_add_test(tc, defaults);
 	tcase_add_test(tc, all_set);
 	tcase_add_loop_test(tc, bad_settings, 0, sizeof(bad) / sizeof(bad[0]));
+	tcase_add_loop_test(tc, good_urls_and_paths, 0,
+	    sizeof(good) / sizeof(good[0]));
 	tcase_add_test(tc, secret_files_checked);
 	tcase_add_test(tc, public_keys_checked);
 	tcase_set_timeout(tc, 30);

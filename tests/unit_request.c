@@ -93,6 +93,49 @@ START_TEST(origins)
 }
 END_TEST
 
+/* HTTP/1.0 without Host: no name, so the address the request came in on
+ * (lighttpd passes SERVER_NAME empty, Apache may leave it out). */
+START_TEST(origin_without_name)
+{
+	struct buf b = { 0 };
+	struct request r;
+	char *env[] = { "SERVER_NAME=", "SERVER_ADDR=::1", "SERVER_PORT=8080",
+	    "REQUEST_METHOD=POST", NULL };
+
+	request_parse(&r, env);
+	ck_assert_str_eq(r.server_addr, "::1");
+	ck_assert_int_eq(request_origin(&r, &b), MG_OK);
+	ck_assert_str_eq(b.ptr, "http://[::1]:8080");
+
+	memset(&r, 0, sizeof(r));
+	r.server_addr = "127.0.0.1";
+	r.server_port = "80";
+	buf_reset(&b);
+	ck_assert_int_eq(request_origin(&r, &b), MG_OK);
+	ck_assert_str_eq(b.ptr, "http://127.0.0.1");
+	r.server_name = "";
+	r.https = "on";
+	r.server_port = "8443";
+	buf_reset(&b);
+	ck_assert_int_eq(request_origin(&r, &b), MG_OK);
+	ck_assert_str_eq(b.ptr, "https://127.0.0.1:8443");
+	/* A name, when there is one, wins; a bad one is not replaced. */
+	r.server_name = "a.test";
+	buf_reset(&b);
+	ck_assert_int_eq(request_origin(&r, &b), MG_OK);
+	ck_assert_str_eq(b.ptr, "https://a.test:8443");
+	r.server_name = "a/b";
+	ck_assert_int_eq(request_origin(&r, &b), MG_EBADREQ);
+	/* Neither: no URL. */
+	r.server_name = "";
+	r.server_addr = "";
+	ck_assert_int_eq(request_origin(&r, &b), MG_EBADREQ);
+	r.server_addr = "::1/x";
+	ck_assert_int_eq(request_origin(&r, &b), MG_EBADREQ);
+	buf_free(&b);
+}
+END_TEST
+
 Suite *
 suite_request(void)
 {
@@ -102,6 +145,7 @@ suite_request(void)
 	tcase_add_test(tc, parse_params);
 	tcase_add_test(tc, missing_and_bad);
 	tcase_add_test(tc, origins);
+	tcase_add_test(tc, origin_without_name);
 	suite_add_tcase(s, tc);
 	return s;
 }

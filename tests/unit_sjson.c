@@ -111,6 +111,55 @@ START_TEST(integers_only)
 }
 END_TEST
 
+/* NumericDate: integers as they are, fractions rounded either way. */
+START_TEST(numeric_dates)
+{
+	static const struct {
+		const char	*json;
+		bool		 ok;
+		long long	 down, up;
+	} cases[] = {
+		{ "{\"t\":5}", true, 5, 5 },
+		{ "{\"t\":-5}", true, -5, -5 },
+		{ "{\"t\":9223372036854775807}", true, 9223372036854775807LL,
+		    9223372036854775807LL },
+		{ "{\"t\":1.5}", true, 1, 2 },
+		{ "{\"t\":-1.5}", true, -2, -1 },
+		{ "{\"t\":2.0}", true, 2, 2 },
+		{ "{\"t\":-0.0}", true, 0, 0 },
+		{ "{\"t\":1e10}", true, 10000000000LL, 10000000000LL },
+		{ "{\"t\":1700000000.5}", true, 1700000000, 1700000001 },
+		{ "{\"t\":1E-3}", true, 0, 1 },
+		{ "{\"t\":4611686018427387904.0}", true, 4611686018427387904LL,
+		    4611686018427387904LL },
+		{ "{\"t\":4.7e18}", false, 0, 0 },
+		{ "{\"t\":-4.7e18}", false, 0, 0 },
+		{ "{\"t\":99999999999999999999}", false, 0, 0 },
+		{ "{\"t\":1e309}", false, 0, 0 },
+		{ "{\"t\":\"5\"}", false, 0, 0 },
+		{ "{\"t\":true}", false, 0, 0 },
+		{ "{\"t\":null}", false, 0, 0 },
+		{ "{\"t\":[5]}", false, 0, 0 },
+	};
+	long long out;
+	yajl_val v;
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		v = sjson_parse_object(cases[i].json, strlen(cases[i].json));
+		ck_assert_ptr_nonnull(v);
+		ck_assert_msg(sjson_numeric_date(sjson_get(v, "t"), false,
+		    &out) == cases[i].ok && (!cases[i].ok ||
+		    out == cases[i].down), "%s rounded down", cases[i].json);
+		ck_assert_msg(sjson_numeric_date(sjson_get(v, "t"), true,
+		    &out) == cases[i].ok && (!cases[i].ok ||
+		    out == cases[i].up), "%s rounded up", cases[i].json);
+		yajl_tree_free(v);
+	}
+	ck_assert(!sjson_numeric_date(NULL, false, &out));
+}
+END_TEST
+
 Suite *
 suite_sjson(void)
 {
@@ -122,6 +171,7 @@ suite_sjson(void)
 	tcase_add_test(tc, depth_limit);
 	tcase_add_test(tc, parse_object_rules);
 	tcase_add_test(tc, integers_only);
+	tcase_add_test(tc, numeric_dates);
 	suite_add_tcase(s, tc);
 	return s;
 }

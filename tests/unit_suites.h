@@ -13,6 +13,10 @@ Suite	*suite_render(void);
 Suite	*suite_config(void);
 Suite	*suite_request(void);
 Suite	*suite_storage(void);
-Suite	*suite_app(void);
+Suite	*suite_core(void);
+Suite	*suite_jws(void);
+Suite	*suite_mime(void);
+Suite	*suite_db(void);
+Suite	*suite_app_origin(void);
 
 #endif

@@ -124,6 +124,13 @@ START_TEST(forged_and_malformed)
 	ck_assert_int_eq(token_check(&ctx, tok, "m1", NOW, tenant, &why),
 	    MG_EFORBIDDEN);
 	free(tok);
+	/* exp is ours and always an integer: a fraction is not rounded. */
+	tok = tk_hs_raw(secret.priv, secret.priv_len, "HS256",
+	    "{\"alg\":\"HS256\"}", "{\"sub\":\"m1\",\"tenant\":\"acme\","
+	    "\"exp\":1700000060.5}");
+	ck_assert_int_eq(token_check(&ctx, tok, "m1", NOW, tenant, &why),
+	    MG_EFORBIDDEN);
+	free(tok);
 	/* A replay after expiry is 410, not 403. */
 	tok = tk_hs_raw(secret.priv, secret.priv_len, "HS256",
 	    "{\"alg\":\"HS256\"}", "{\"sub\":\"m1\",\"tenant\":\"acme\","
@@ -139,6 +146,51 @@ START_TEST(forged_and_malformed)
 }
 END_TEST
 
+/*
+ * The longest token mediagate can issue: the longest id, a tenant of
+ * AUTH_TENANT_MAX bytes that jansson escapes 6 times over ("\u0001"),
+ * 19-digit times.  It is issued, fits the download route and verifies.
+ */
+START_TEST(worst_case_token_fits)
+{
+	static const char *const fills[] = { "\x01", "\"", "\xf0\x9f\x98\x80",
+	    "\x7f" };
+	char id[ROUTE_ID_MAX + 1], tenant[AUTH_TENANT_MAX + 1];
+	char got[AUTH_TENANT_MAX + 1];
+	const long long big = 1000000000000000000LL;
+	const char *why;
+	struct route rt;
+	struct buf tok = { 0 }, uri = { 0 };
+	size_t i, j;
+
+	memset(id, 'A', ROUTE_ID_MAX);
+	id[ROUTE_ID_MAX] = '\0';
+	for (i = 0; i < sizeof(fills) / sizeof(fills[0]); i++) {
+		tenant[0] = '\0';
+		for (j = 0; strlen(tenant) + strlen(fills[i]) <=
+		    AUTH_TENANT_MAX; j++)
+			strcat(tenant, fills[i]);
+		buf_reset(&tok);
+		ck_assert_int_eq(token_mint(&ctx, id, tenant, (time_t)big, &tok,
+		    &why), MG_OK);
+		ck_assert_msg(tok.len <= TOKEN_MAX_LEN, "%zu > %zu", tok.len,
+		    (size_t)TOKEN_MAX_LEN);
+		ck_assert_uint_le(tok.len, ROUTE_TOKEN_MAX);
+		buf_reset(&uri);
+		buf_printf(&uri, "/api/media/%s/download/%s", id, tok.ptr);
+		ck_assert_int_eq(route_match(uri.ptr, "/api", &rt, &why),
+		    MG_OK);
+		ck_assert_int_eq(rt.kind, ROUTE_DOWNLOAD);
+		ck_assert_str_eq(rt.token, tok.ptr);
+		ck_assert_int_eq(token_check(&ctx, rt.token, id, (time_t)big,
+		    got, &why), MG_OK);
+		ck_assert_str_eq(got, tenant);
+	}
+	buf_free(&tok);
+	buf_free(&uri);
+}
+END_TEST
+
 Suite *
 suite_token(void)
 {
@@ -149,6 +201,7 @@ suite_token(void)
 	tcase_add_test(tc, roundtrip);
 	tcase_add_test(tc, claims_and_libjwt);
 	tcase_add_test(tc, forged_and_malformed);
+	tcase_add_test(tc, worst_case_token_fits);
 	suite_add_tcase(s, tc);
 	return s;
 }

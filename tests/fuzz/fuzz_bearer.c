@@ -20,6 +20,12 @@
  * always verifies when both halves are strict JSON objects and the header
  * names the key's algorithm and no "crit"; the tenant copied out is a
  * non-empty, terminated string when isolation is on.
+ *
+ * Canonical base64url (RFC 4648 §3.5): the input read as base64url
+ * decodes only if encoding the result gives the input back, and the input
+ * read as bytes always round-trips; a token that verifies stops verifying
+ * when the last character of its signature is respelled with the same
+ * data bits and other pad bits.
  */
 #include <time.h>
 
@@ -228,6 +234,57 @@ sign(const struct jws_key *key, const char *hdr, size_t hlen,
 	return tok;
 }
 
+static const char b64_alphabet[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/* Every other spelling of the signature's last character is refused. */
+static void
+check_one_spelling(const struct jws_key *key, char *tok, size_t len)
+{
+	const char *sig = memrchr(tok, '.', len) + 1;
+	size_t siglen = (size_t)(tok + len - sig);
+	int last, pad, v;
+	yajl_val claims;
+	char keep;
+
+	/* 4 pad bits after 2 data bits (len % 4 == 2), 2 after 4 (== 3). */
+	if (siglen % 4 == 0)
+		return;
+	pad = siglen % 4 == 2 ? 15 : 3;
+	keep = tok[len - 1];
+	last = (int)(strchr(b64_alphabet, keep) - b64_alphabet);
+	for (v = 0; v <= pad; v++) {
+		if (v == (last & pad))
+			continue;
+		tok[len - 1] = b64_alphabet[(last & ~pad) | v];
+		FUZZ_ASSERT(verify(key, tok, len, &claims) != JWS_OK);
+	}
+	tok[len - 1] = keep;
+}
+
+/* The input as base64url text, and as bytes to encode. */
+static void
+check_b64(const uint8_t *data, size_t size)
+{
+	unsigned char *dec = xmalloc(size * 3 / 4 + 2);
+	char *enc = xmalloc(size * 4 / 3 + 4);
+	long n;
+	size_t m;
+
+	n = jws_b64_decode((const char *)data, size, dec);
+	if (n >= 0) {
+		m = jws_b64_encode(dec, (size_t)n, enc);
+		FUZZ_ASSERT(m == size && memcmp(enc, data, size) == 0);
+	}
+	free(dec);
+	m = jws_b64_encode(data, size, enc);
+	dec = xmalloc(m * 3 / 4 + 2);
+	FUZZ_ASSERT(jws_b64_decode(enc, m, dec) == (long)size &&
+	    memcmp(dec, data, size) == 0);
+	free(dec);
+	free(enc);
+}
+
 static void
 signed_token(const struct jws_key *key, const uint8_t *data, size_t size)
 {
@@ -257,6 +314,8 @@ signed_token(const struct jws_key *key, const uint8_t *data, size_t size)
 	h = sjson_parse_object(hdr, hlen);
 	p = sjson_parse_object(payload, plen);
 	alg = sjson_string(sjson_get(h, "alg"));
+	if (res == JWS_OK)
+		check_one_spelling(key, tok, len);
 	if (res == JWS_OK) {
 		/* Only what the strict reader accepts, and only the key's
 		 * algorithm. */
@@ -323,5 +382,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* 4. Signed with the keys. */
 	signed_token(&hs_key, data, size);
 	signed_token(&es_key, data, size);
+
+	/* 5. base64url, canonical only. */
+	check_b64(data, size);
 	return 0;
 }

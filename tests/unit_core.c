@@ -1,5 +1,5 @@
 /*
- * unit_app.c — the request core (app_handle) without a database: a
+ * unit_core.c — the request core (app_handle) without a database: a
  * table-backed struct media_source stands in for db.c, so that every row
  * of §6's status table and the order in which the checks are made are
  * proved on the core alone.  Each case is a row {name, request builder,
@@ -396,8 +396,74 @@ START_TEST(core_case)
 	ck_assert_msg(c->header == NULL ||
 	    strstr(buf_str(&resp.head), c->header) != NULL,
 	    "%s: no '%s' in %s", c->name, c->header, buf_str(&resp.head));
-	ck_assert_msg(strcmp(c->method, "HEAD") != 0 || resp.no_body,
-	    "%s: a HEAD answer with a body", c->name);
+	/* HEAD: no body on the wire, but an error keeps the body (and so
+	 * the Content-Length) GET would have (RFC 9110 §9.3.2). */
+	ck_assert_msg(strcmp(c->method, "HEAD") != 0 || resp.no_body ||
+	    resp.head_only, "%s: a HEAD answer with a body", c->name);
+	response_free(&resp);
+	free(uri);
+	free(authz);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* The headers of HTML answers: every row again with Accept: text/html */
+
+/* How many header lines of head start with line (name: value). */
+static int
+head_count(const char *head, const char *line)
+{
+	const char *p;
+	int n = 0;
+
+	for (p = head; (p = strstr(p, line)) != NULL; p += strlen(line))
+		if (p == head || p[-1] == '\n')
+			n++;
+	return n;
+}
+
+START_TEST(core_html_headers)
+{
+	static const char *const html[] = {
+		"Content-Type: text/html; charset=utf-8\r\n",
+		"Content-Security-Policy: default-src 'none'; style-src "
+		"'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; "
+		"form-action 'none'\r\n",
+		"X-Content-Type-Options: nosniff\r\n",
+		"Referrer-Policy: no-referrer\r\n",
+	};
+	struct app_case c = cases[_i];
+	struct response resp = { 0 };
+	struct request req;
+	struct body body;
+	char *uri, *authz;
+	const char *head;
+	size_t i;
+
+	/* Rows about Accept itself keep theirs. */
+	if (c.accept != NULL)
+		return;
+	c.accept = "text/html";
+	build(&c, &req, &body, &uri, &authz);
+	app_handle(&app, &req, &body, (time_t)NOW, &resp);
+	head = buf_str(&resp.head);
+	ck_assert_msg(resp.status == c.status, "%s: status %d, want %d",
+	    c.name, resp.status, c.status);
+	if (resp.status == 200) {
+		/* A download: the URL holds the token. */
+		ck_assert_msg(head_count(head, html[3]) == 1, "%s: %s", c.name,
+		    head);
+		ck_assert_msg(strstr(head, "text/html") == NULL, "%s: %s",
+		    c.name, head);
+	} else {
+		for (i = 0; i < sizeof(html) / sizeof(html[0]); i++)
+			ck_assert_msg(head_count(head, html[i]) == 1,
+			    "%s: not once '%.40s' in %s", c.name, html[i],
+			    head);
+		ck_assert_msg(resp.body.len == 0 ||
+		    strncmp(buf_str(&resp.body), "<!DOCTYPE html>", 15) == 0,
+		    "%s: %.80s", c.name, buf_str(&resp.body));
+	}
 	response_free(&resp);
 	free(uri);
 	free(authz);
@@ -405,13 +471,19 @@ START_TEST(core_case)
 END_TEST
 
 Suite *
-suite_app(void)
+suite_core(void)
 {
-	Suite *s = suite_create("app");
+	Suite *s = suite_create("core");
 	TCase *tc = tcase_create("core");
 
 	tcase_add_checked_fixture(tc, core_setup, core_teardown);
 	tcase_add_loop_test(tc, core_case, 0,
+	    (int)(sizeof(cases) / sizeof(cases[0])));
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("html");
+	tcase_add_checked_fixture(tc, core_setup, core_teardown);
+	tcase_add_loop_test(tc, core_html_headers, 0,
 	    (int)(sizeof(cases) / sizeof(cases[0])));
 	suite_add_tcase(s, tc);
 	return s;
