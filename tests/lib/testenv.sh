@@ -97,9 +97,10 @@ tail_logs() {
 # python3-jsonschema and python3-yaml).
 openapi_check() {
 	local py=${MG_PYTHON:-/usr/bin/python3}
+	# Suites that drive a browser or curl record nothing.
 	if [[ ! -s $MG_TEST_RECORD ]]; then
-		say "openapi: no response recorded in $MG_TEST_RECORD"
-		return 1
+		say "openapi: no response recorded (no test program of tests/http.c ran)"
+		return 0
 	fi
 	"$py" "$top_srcdir/tests/openapi_check.py" \
 		"$top_srcdir/doc/openapi.yaml" "$MG_TEST_RECORD"
