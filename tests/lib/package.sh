@@ -10,12 +10,13 @@
 #   1. build    git clone of HEAD (the committed tree) into a new directory,
 #               dpkg-buildpackage -us -uc -b there
 #   2. lintian  lintian on the .changes: no error, no warning
-#   3. root     a debootstrap --variant=minbase bookworm root, unpacked from
-#               the cached tarball the fresh stage uses too (MG_FRESH_CACHE,
-#               default /var/cache/mediagate/fresh; built when missing or
-#               older than 7 days; mirror from this machine's apt sources at
-#               run time, MG_FRESH_MIRROR overrides); apt's .debs are kept
-#               in MG_PACKAGE_ARCHIVES (/var/cache/mediagate/package/archives)
+#   3. root     the fresh stage's debootstrap --variant=minbase bookworm
+#               root, made by tests/lib/fresh.sh's functions: unpacked from
+#               its cached tarball (MG_FRESH_CACHE, default
+#               /var/cache/mediagate/fresh; built when missing or older than
+#               7 days; mirror from this machine's apt sources at run time,
+#               MG_FRESH_MIRROR overrides); apt's .debs are kept in
+#               MG_PACKAGE_ARCHIVES (/var/cache/mediagate/package/archives)
 #   4. install  apt-get install ./mediagate_*.deb in the root (apt resolves
 #               Depends and Recommends), then the tools the next steps use
 #               (man-db, postgresql, lighttpd-mod-openssl, curl, openssl)
@@ -46,11 +47,10 @@ set -euo pipefail
 
 pkg_self=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/$(basename "${BASH_SOURCE[0]}")
 pkg_top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-pkg_suite=bookworm
-# The fresh stage's root: same cache file, same packages, same checks.
-pkg_include=git,ca-certificates,sudo
-pkg_cache=${MG_FRESH_CACHE:-/var/cache/mediagate/fresh}
-pkg_cache_days=7
+# The fresh stage's root, made and cached by its functions: fresh_sources,
+# fresh_mirror, fresh_cache_ok, fresh_cache_build, $fresh_cache.
+# shellcheck source-path=SCRIPTDIR source=fresh.sh
+. "$pkg_top/tests/lib/fresh.sh"
 # apt's downloaded .debs, kept between runs (apt checks each against the
 # index); not the fresh stage's, whose apt may hold that directory's lock.
 pkg_archives=${MG_PACKAGE_ARCHIVES:-/var/cache/mediagate/package/archives}
@@ -78,84 +78,6 @@ pkg_fail() {
 
 # ---------------------------------------------------------------------------
 # host side
-
-# pkg_sources: this machine's apt sources for bookworm (and -updates,
-# -security), one-line format, from one-line and deb822 files.
-pkg_sources() {
-	local f
-	{
-		for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
-			[[ -f $f ]] || continue
-			sed -e 's/#.*//' -e 's/\[[^]]*\]//' "$f" | awk '$1 == "deb" && NF >= 4'
-		done
-		for f in /etc/apt/sources.list.d/*.sources; do
-			[[ -f $f ]] || continue
-			awk '
-			function flush(  n, m, i, j, U, S) {
-				if (types ~ /(^| )deb( |$)/ && enabled != "no") {
-					n = split(uris, U, " "); m = split(suites, S, " ")
-					for (i = 1; i <= n; i++)
-						for (j = 1; j <= m; j++)
-							print "deb", U[i], S[j], comps
-				}
-				types = uris = suites = comps = enabled = ""
-			}
-			/^[ \t]*#/ { next }
-			/^[ \t]*$/ { flush(); next }
-			/^[A-Za-z-]+:/ {
-				k = tolower(substr($0, 1, index($0, ":") - 1))
-				v = substr($0, index($0, ":") + 1); gsub(/^[ \t]+|[ \t]+$/, "", v)
-				if (k == "types") types = v
-				else if (k == "uris") uris = v
-				else if (k == "suites") suites = v
-				else if (k == "components") comps = v
-				else if (k == "enabled") enabled = tolower(v)
-			}
-			END { flush() }' "$f"
-		done
-	} | awk -v s="$pkg_suite" '$3 == s || index($3, s "-") == 1' | awk '!seen[$0]++'
-}
-
-pkg_mirror() {
-	if [[ -n ${MG_FRESH_MIRROR:-} ]]; then
-		echo "$MG_FRESH_MIRROR"
-		return
-	fi
-	pkg_sources | awk -v s="$pkg_suite" '$3 == s && $2 ~ /^https?:/ { print $2; exit }'
-}
-
-# pkg_cache_ok FILE: FILE is a readable tar.gz of a finished minbase root,
-# younger than $pkg_cache_days days.
-pkg_cache_ok() {
-	local file=$1 list f
-	[[ -s $file ]] || return 1
-	[[ -n $(find "$file" -mtime -"$pkg_cache_days" 2>/dev/null) ]] || return 1
-	list=$(tar -tzf "$file" 2>/dev/null) || return 1
-	for f in ./etc/debian_version ./usr/bin/apt-get ./var/lib/dpkg/status \
-		./etc/ssl/certs/ca-certificates.crt; do
-		grep -qxF -- "$f" <<<"$list" || return 1
-	done
-}
-
-# pkg_cache_build FILE MIRROR: debootstrap a root and keep it as FILE.
-pkg_cache_build() {
-	local file=$1 mirror=$2 tmp
-	tmp=$(mktemp -d "${MG_FRESH_TMP:-/var/tmp}/mediagate-debootstrap.XXXXXX")
-	chmod 0755 "$tmp"
-	pkg_say "debootstrap --variant=minbase --include=$pkg_include $pkg_suite from $mirror"
-	# In a mount namespace of its own: whatever it leaves mounted goes.
-	if ! unshare --mount --propagation private \
-		debootstrap --variant=minbase --include="$pkg_include" \
-		"$pkg_suite" "$tmp/root" "$mirror" >"$tmp/debootstrap.log" 2>&1 </dev/null; then
-		tail -n 30 "$tmp/debootstrap.log" >&2
-		pkg_fail "debootstrap failed (log kept in $tmp): check access to $mirror or set MG_FRESH_MIRROR"
-	fi
-	tar -C "$tmp/root" --numeric-owner --exclude='./var/cache/apt/archives/*.deb' \
-		-czf "$file.tmp.$$" . || pkg_fail "could not write $file"
-	mv -f "$file.tmp.$$" "$file"
-	rm -rf --one-file-system -- "$tmp"
-	pkg_say "cached the root as $file"
-}
 
 # pkg_rm_work DIR: remove the work directory unless something is still
 # mounted below it.
@@ -232,20 +154,21 @@ pkg_run() {
 	grep -v '^running with root privileges' "$pkg_dir/lintian.log" || pkg_say "lintian: no tag"
 	((rc == 0)) || pkg_fail "lintian reports errors or warnings (status $rc, above)"
 
-	pkg_begin "root (cache $pkg_cache)"
-	mirror=$(pkg_mirror)
-	[[ -n $mirror ]] || pkg_fail "no apt source for $pkg_suite on this machine: set MG_FRESH_MIRROR"
-	sources=$(pkg_sources)
+	pkg_begin "root (the fresh stage's, cache $fresh_cache)"
+	mirror=$(fresh_mirror)
+	[[ -n $mirror ]] || pkg_fail "no apt source for $fresh_suite on this machine: set MG_FRESH_MIRROR"
+	sources=$(fresh_sources)
 	arch=$(dpkg --print-architecture)
-	tarball=$pkg_cache/$pkg_suite-minbase-$arch.tar.gz
-	mkdir -p "$pkg_archives/partial"
-	exec {lockfd}>"$pkg_cache/lock"
-	flock -w 3600 "$lockfd" || pkg_fail "could not lock $pkg_cache/lock within an hour"
-	if pkg_cache_ok "$tarball"; then
+	tarball=$fresh_cache/$fresh_suite-minbase-$arch.tar.gz
+	mkdir -p "$pkg_archives/partial" "$fresh_cache"
+	exec {lockfd}>"$fresh_cache/lock"
+	flock -w 3600 "$lockfd" || pkg_fail "could not lock $fresh_cache/lock within an hour"
+	if fresh_cache_ok "$tarball"; then
 		pkg_say "using the cached root $tarball"
 	else
 		rm -f -- "$tarball"
-		pkg_cache_build "$tarball" "$mirror"
+		fresh_step=$pkg_step
+		fresh_cache_build "$tarball" "$mirror"
 	fi
 	mkdir -m 0755 "$pkg_dir/root"
 	tar -C "$pkg_dir/root" --numeric-owner -xpzf "$tarball" ||
