@@ -2,6 +2,7 @@
 #include "autoconfig.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -17,6 +18,9 @@
 #include "http.h"
 
 static const struct http_tls *tls_transport;	/* for https:// */
+
+static void record(const char *base_url, const char *method, const char *path,
+    const struct http_response *resp);
 
 void
 http_set_tls(const struct http_tls *tls)
@@ -368,6 +372,8 @@ http_request(const char *base_url, const char *method, const char *path,
 	rc = parse_response(raw.ptr, raw.len, strcmp(method, "HEAD") == 0,
 	    out);
 	buf_free(&raw);
+	if (rc == 0)
+		record(base_url, method, path, out);
 	return rc;
 }
 
@@ -406,4 +412,100 @@ http_response_free(struct http_response *resp)
 	free(resp->head);
 	free(resp->body);
 	memset(resp, 0, sizeof(*resp));
+}
+
+/*
+ * The response log that tests/openapi_check.py checks against
+ * doc/openapi.yaml: with MG_TEST_RECORD=FILE every parsed response appends
+ * one JSON line to FILE (base URL, method, request target, status,
+ * fields, body in base64, the first RECORD_BODY_MAX bytes).  One write(2)
+ * on an O_APPEND descriptor, so lines of concurrent test processes never
+ * interleave.
+ */
+#define RECORD_BODY_MAX	(1024 * 1024)
+
+/* s[0..len) as a JSON string; bytes outside printable ASCII as \u00XX. */
+static void
+json_str(struct buf *b, const char *s, size_t len)
+{
+	size_t i;
+	unsigned char c;
+
+	buf_putc(b, '"');
+	for (i = 0; i < len; i++) {
+		c = (unsigned char)s[i];
+		if (c == '"' || c == '\\')
+			buf_printf(b, "\\%c", c);
+		else if (c < 0x20 || c >= 0x7f)
+			buf_printf(b, "\\u%04x", c);
+		else
+			buf_putc(b, (char)c);
+	}
+	buf_putc(b, '"');
+}
+
+static void
+base64(struct buf *b, const unsigned char *p, size_t len)
+{
+	static const char tab[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	unsigned long v;
+	size_t i;
+
+	for (i = 0; i + 2 < len; i += 3) {
+		v = (unsigned long)p[i] << 16 | (unsigned long)p[i + 1] << 8 |
+		    p[i + 2];
+		buf_printf(b, "%c%c%c%c", tab[v >> 18], tab[v >> 12 & 63],
+		    tab[v >> 6 & 63], tab[v & 63]);
+	}
+	if (len - i == 1) {
+		v = (unsigned long)p[i] << 16;
+		buf_printf(b, "%c%c==", tab[v >> 18], tab[v >> 12 & 63]);
+	} else if (len - i == 2) {
+		v = (unsigned long)p[i] << 16 | (unsigned long)p[i + 1] << 8;
+		buf_printf(b, "%c%c%c=", tab[v >> 18], tab[v >> 12 & 63],
+		    tab[v >> 6 & 63]);
+	}
+}
+
+static void
+record(const char *base_url, const char *method, const char *path,
+    const struct http_response *resp)
+{
+	const char *file = getenv("MG_TEST_RECORD");
+	struct buf b = { 0 };
+	size_t i, n;
+	int fd;
+
+	if (file == NULL || *file == '\0')
+		return;
+	buf_puts(&b, "{\"base\":");
+	json_str(&b, base_url, strlen(base_url));
+	buf_puts(&b, ",\"method\":");
+	json_str(&b, method, strlen(method));
+	buf_puts(&b, ",\"target\":");
+	json_str(&b, path, strlen(path));
+	buf_printf(&b, ",\"status\":%d,\"headers\":[", resp->status);
+	for (i = 0; i < resp->nheaders; i++) {
+		buf_puts(&b, i > 0 ? ",[" : "[");
+		json_str(&b, resp->headers[i].name,
+		    strlen(resp->headers[i].name));
+		buf_putc(&b, ',');
+		json_str(&b, resp->headers[i].value,
+		    strlen(resp->headers[i].value));
+		buf_putc(&b, ']');
+	}
+	n = resp->body_len < RECORD_BODY_MAX ? resp->body_len :
+	    RECORD_BODY_MAX;
+	buf_printf(&b, "],\"body_len\":%zu,\"body_b64\":\"", resp->body_len);
+	base64(&b, (const unsigned char *)resp->body, n);
+	buf_puts(&b, "\"}\n");
+	if ((fd = open(file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
+	    0644)) >= 0) {
+		if (write(fd, b.ptr, b.len) != (ssize_t)b.len)
+			fprintf(stderr, "http: %s: short write\n", file);
+		close(fd);
+	} else
+		fprintf(stderr, "http: %s: %s\n", file, strerror(errno));
+	buf_free(&b);
 }

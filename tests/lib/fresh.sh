@@ -580,6 +580,10 @@ fresh_inner() {
 	fresh_log "inside the root: all steps passed"
 }
 
+# Sourced (tests/lib/package.sh makes its root with the functions above):
+# nothing runs.
+[[ ${BASH_SOURCE[0]} == "$0" ]] || return 0
+
 # Any command that fails outside a test names the step too.
 set -E
 trap 'fresh_fail "\`$BASH_COMMAND\` failed (status $?)"' ERR

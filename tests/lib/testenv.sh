@@ -70,6 +70,9 @@ need_programs() {
 # however the script ends; SIGINT and SIGTERM become an exit.
 work_start() {
 	mg_work_init || hard_error "cannot create a work directory"
+	# Every response the test programs receive (tests/http.c), for
+	# openapi_check on_exit.
+	export MG_TEST_RECORD=$MG_WORK/responses.jsonl
 	trap 'on_exit $?' EXIT
 	trap 'exit 130' INT
 	trap 'exit 143' TERM
@@ -88,12 +91,31 @@ tail_logs() {
 	done
 }
 
+# openapi_check: every response recorded in $MG_TEST_RECORD must be one
+# that doc/openapi.yaml documents for its operation and status, with the
+# body and fields its schemas allow (tests/openapi_check.py, with Debian's
+# python3-jsonschema and python3-yaml).
+openapi_check() {
+	local py=${MG_PYTHON:-/usr/bin/python3}
+	# Suites that drive a browser or curl record nothing.
+	if [[ ! -s $MG_TEST_RECORD ]]; then
+		say "openapi: no response recorded (no test program of tests/http.c ran)"
+		return 0
+	fi
+	"$py" "$top_srcdir/tests/openapi_check.py" \
+		"$top_srcdir/doc/openapi.yaml" "$MG_TEST_RECORD"
+}
+
 # on_exit STATUS: the EXIT trap of work_start. Shows the logs after a
 # failure, stops every service, and removes the work directory unless
 # something failed or MG_KEEP_WORK=1; exits with STATUS.
 on_exit() {
 	local rc=$1
 	trap - EXIT
+	# After a failure too: what it finds may say why.
+	if [[ $rc != 99 && $rc != 77 ]]; then
+		openapi_check || { ((rc != 0)) || rc=1; }
+	fi
 	if ((rc != 0)); then
 		show_logs
 	fi
