@@ -62,6 +62,12 @@ app_handle(struct app *app, const struct request *req,
 	head = strcmp(req->method, "HEAD") == 0;
 
 	f.err = route_match(req->uri, app->cfg->base_path, &rt, &f.why);
+	/* The operation label: the resource addressed, whatever the answer
+	 * (a malformed id keeps its kind). */
+	resp->op = rt.kind == ROUTE_ISSUE ? METRICS_OP_ISSUE :
+	    rt.kind == ROUTE_DOWNLOAD ? METRICS_OP_DOWNLOAD :
+	    rt.kind == ROUTE_HEALTH ? METRICS_OP_HEALTH :
+	    rt.kind == ROUTE_METRICS ? METRICS_OP_METRICS : METRICS_OP_OTHER;
 	if (f.err == MG_OK && rt.kind == ROUTE_DOWNLOAD &&
 	    app->cfg->storage_root == NULL) {
 		f.err = MG_ENOTFOUND;
@@ -83,6 +89,10 @@ app_handle(struct app *app, const struct request *req,
 	}
 	if (f.err != MG_OK)
 		app_fail(resp, req, fmt == MT_NONE ? MT_JSON : fmt, reqid, &f);
+	else if (rt.kind == ROUTE_HEALTH)
+		app_health(app, req, reqid, resp);
+	else if (rt.kind == ROUTE_METRICS)
+		app_metrics(app, req, reqid, resp);
 	else if (rt.kind == ROUTE_ISSUE)
 		app_issue(app, req, body, &rt, fmt, now, reqid, resp);
 	else

@@ -20,6 +20,7 @@
 #include "buf.h"
 #include "config.h"
 #include "media.h"
+#include "metrics.h"
 #include "request.h"
 #include "token.h"
 
@@ -31,6 +32,8 @@ struct app {
 	struct auth_policy	 policy;
 	struct token_ctx	 tokens;
 	struct buf		 scratch; /* reused across requests */
+	const char		*version; /* mediagate_build_info; NULL:
+					     "unknown" */
 };
 
 struct response {
@@ -41,6 +44,7 @@ struct response {
 					   the web server sends the file) */
 	bool		 head_only;	/* HEAD: the body's Content-Length,
 					   not its bytes (RFC 9110 §9.3.2) */
+	enum metrics_op	 op;		/* the operation label (§7.2) */
 };
 
 /* Borrowed body of the request as the shell read it. */

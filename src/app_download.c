@@ -15,12 +15,13 @@ app_download(struct app *app, const struct request *req,
 	const struct config *cfg = app->cfg;
 	struct failure f = { 0 };
 	char tenant[AUTH_TENANT_MAX + 1], errbuf[512];
+	char jti[TOKEN_JTI_MAX + 1];
 	struct buf *path = &app->scratch;
 	struct media m;
 	int url_decoding;
 
-	f.err = token_check(&app->tokens, rt->token, rt->id, now, tenant,
-	    &f.why);
+	f.err = token_check_jti(&app->tokens, rt->token, rt->id, now, tenant,
+	    jti, &f.why);
 	if (f.err != MG_OK)
 		goto fail;
 	f.err = media_lookup(&app->media, rt->id,
@@ -66,7 +67,12 @@ app_download(struct app *app, const struct request *req,
 	app_header(resp, "Referrer-Policy", "no-referrer");
 	resp->no_body = true;
 	media_release(&app->media, &m);
-	return;
+	goto audit;
 fail:
 	app_fail(resp, req, fmt, reqid, &f);
+audit:
+	/* Every download that reached the token check, whatever its
+	 * answer (§7.3). */
+	app_audit(app, req, fmt, reqid, "download", rt->id, tenant, NULL, jti,
+	    resp);
 }

@@ -40,6 +40,9 @@ public_why(enum mg_err err, const char *why)
 		return "An unexpected error occurred; it has been logged.";
 	case MG_EUNAVAIL:
 		return "The media database is unavailable; retry shortly.";
+	case MG_EAUDIT:
+		return "The service cannot record this request; retry "
+		    "shortly.";
 	default:
 		return why != NULL ? why : err_reason(err_status(err));
 	}
@@ -74,10 +77,11 @@ app_fail(struct response *resp, const struct request *req,
 		    "\"insufficient_scope\", scope=\"" APP_PERMISSION "\"");
 	else if (f->err == MG_EMETHOD)
 		app_header(resp, "Allow", f->allow);
-	else if (f->err == MG_EUNAVAIL)
+	else if (f->err == MG_EUNAVAIL || f->err == MG_EAUDIT)
 		app_header(resp, "Retry-After", APP_RETRY_AFTER);
 
-	if (f->err == MG_EINTERNAL || f->err == MG_EUNAVAIL)
+	if (f->err == MG_EINTERNAL || f->err == MG_EUNAVAIL ||
+	    f->err == MG_EAUDIT)
 		snprintf(detail, sizeof(detail), "%s (request %s)",
 		    public_why(f->err, f->why), reqid);
 	else

@@ -53,4 +53,21 @@ void app_download(struct app *app, const struct request *req,
     const struct route *rt, enum media_type fmt, time_t now,
     const char *reqid, struct response *resp);
 
+/* GET|HEAD /healthz (§7.1) and GET /metrics (§7.2), in app_ops.c. */
+#define APP_HEALTH_MS	1000	/* bound on the health check's query */
+void app_health(struct app *app, const struct request *req,
+    const char *reqid, struct response *resp);
+void app_metrics(struct app *app, const struct request *req,
+    const char *reqid, struct response *resp);
+
+/*
+ * Append the audit line (§7.3) of an answer that resp now holds; when it
+ * cannot be written, replace resp with 503 (fail-closed).  tenant, sub and
+ * jti: NULL or "" when unknown.
+ */
+void app_audit(struct app *app, const struct request *req,
+    enum media_type fmt, const char *reqid, const char *event,
+    const char *media, const char *tenant, const char *sub,
+    const char *jti, struct response *resp);
+
 #endif

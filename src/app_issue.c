@@ -36,6 +36,7 @@ app_issue(struct app *app, const struct request *req, const struct body *body,
 	bool have_m = false;
 	char errbuf[512];
 	struct buf *url = &app->scratch;
+	char jti[TOKEN_JTI_MAX + 1];
 	size_t token_at;
 
 	if (fmt == MT_NONE) {
@@ -94,8 +95,8 @@ app_issue(struct app *app, const struct request *req, const struct body *body,
 
 	buf_printf(url, "%s/media/%s/download/", cfg->base_path, rt->id);
 	token_at = url->len;
-	f.err = token_mint(&app->tokens, rt->id, who.tenant, now, url,
-	    &f.cause);
+	f.err = token_mint_jti(&app->tokens, rt->id, who.tenant, now, url,
+	    jti, &f.cause);
 	if (f.err != MG_OK)
 		goto fail;
 
@@ -121,6 +122,10 @@ app_issue(struct app *app, const struct request *req, const struct body *body,
 		}
 	}
 	media_release(&app->media, &m);
+	/* With the issued token's jti, so that the auditor can join this
+	 * line with the download lines of the same token. */
+	app_audit(app, req, fmt, reqid, "issue", rt->id, who.tenant,
+	    who.has_sub ? who.sub : NULL, jti, resp);
 	return;
 fail:
 	if (have_m)

@@ -1,5 +1,6 @@
 /* auth.c — bearer token syntax and claim rules. */
 #include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -216,6 +217,11 @@ auth_check_claims(yajl_val claims, const struct auth_policy *pol,
 			return MG_EFORBIDDEN;
 		}
 		strcpy(who->tenant, s);
+	}
+	/* Not a rule, only who asked (RFC 7519 §4.1.2), for the audit log. */
+	if ((s = sjson_string(sjson_get(claims, "sub"))) != NULL) {
+		snprintf(who->sub, sizeof(who->sub), "%s", s);
+		who->has_sub = true;
 	}
 	*why = NULL;
 	return MG_OK;

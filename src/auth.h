@@ -8,6 +8,7 @@
 #ifndef MG_AUTH_H
 #define MG_AUTH_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <time.h>
 
@@ -18,6 +19,7 @@
 
 #define AUTH_HEADER_MAX	8192	/* longer Authorization values: 401 */
 #define AUTH_TENANT_MAX	256	/* longest tenant value accepted */
+#define AUTH_SUB_MAX	256	/* bytes of sub kept (for the audit log) */
 
 struct auth_policy {
 	const char	*issuer;	/* NULL: iss not checked */
@@ -29,6 +31,9 @@ struct auth_policy {
 
 struct principal {
 	char	tenant[AUTH_TENANT_MAX + 1];	/* "" when isolation is off */
+	char	sub[AUTH_SUB_MAX + 1];		/* the sub claim, cut to fit;
+						   "" when absent */
+	bool	has_sub;			/* sub is a string claim */
 };
 
 /*

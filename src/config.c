@@ -47,6 +47,11 @@ const char config_help[] =
 "                               [required for downloads]\n"
 "  MEDIAGATE_SENDFILE_HEADER    X-Sendfile, X-LIGHTTPD-send-file or\n"
 "                               X-Accel-Redirect [default: X-Sendfile]\n"
+"  MEDIAGATE_METRICS_FILE       absolute path of the counter file shared by\n"
+"                               the responders of this host [default: off]\n"
+"  MEDIAGATE_METRICS_ALLOW      addresses/CIDR blocks that may read /metrics\n"
+"                               [default: 127.0.0.1,::1]\n"
+"  MEDIAGATE_AUDIT_LOG          absolute path of the audit log [default: off]\n"
 "\n"
 "Secret files must not be accessible to other users (chmod o-rwx).\n"
 "--check-config validates the environment, loads the keys, connects to the\n"
@@ -330,7 +335,7 @@ config_parse(struct config *cfg, config_getenv_fn get, char *err,
 	    parse_storage_root(v, cfg->sendfile, &cfg->storage_root, err,
 	    errsz) != 0)
 		return -1;
-	return 0;
+	return config_parse_ops(cfg, get, err, errsz);
 }
 
 /*
@@ -449,6 +454,8 @@ config_free(struct config *cfg)
 	free(cfg->public_url);
 	free(cfg->base_path);
 	free(cfg->storage_root);
+	free(cfg->metrics_file);
+	free(cfg->audit_log);
 	free_secret(&cfg->bearer_key);
 	free_secret(&cfg->token_key);
 	memset(cfg, 0, sizeof(*cfg));

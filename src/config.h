@@ -12,6 +12,7 @@
 #include <stddef.h>
 
 #include "jws.h"
+#include "metrics.h"
 
 #define CONFIG_SECRET_MIN	32	/* bytes of an HMAC secret */
 
@@ -35,6 +36,9 @@ struct config {
 	char		*base_path;	/* "" or "/x" without trailing '/' */
 	char		*storage_root;	/* NULL: downloads not served */
 	enum sendfile_kind sendfile;
+	char		*metrics_file;	/* NULL: metrics off (§7.2) */
+	struct metrics_allow metrics_allow;	/* who may read /metrics */
+	char		*audit_log;	/* NULL: no audit log (§7.3) */
 
 	/* Filled by config_load_keys(). */
 	struct jws_key	 bearer_key;
@@ -46,6 +50,10 @@ typedef const char *(*config_getenv_fn)(const char *name);
 /* Parse and validate every variable.  0 on success, -1 with err filled.
  * On success cfg owns its strings; release with config_free(). */
 int config_parse(struct config *cfg, config_getenv_fn get, char *err,
+    size_t errsz);
+
+/* The operations variables (§7.2, §7.3), called by config_parse(). */
+int config_parse_ops(struct config *cfg, config_getenv_fn get, char *err,
     size_t errsz);
 
 /* Read and check MEDIAGATE_JWT_KEY_FILE and MEDIAGATE_TOKEN_SECRET_FILE

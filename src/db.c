@@ -13,6 +13,7 @@
 #include "buf.h"
 #include "db.h"
 #include "log.h"
+#include "metrics.h"
 
 #define DB_CONNECT_TIMEOUT	"2"	/* seconds, unless conninfo says */
 #define DB_STATEMENT_TIMEOUT_MS	2000
@@ -197,8 +198,10 @@ db_connect(struct db *db, char *errbuf, size_t errsz)
 		set_err(errbuf, errsz, "connect",
 		    db->conn ? PQerrorMessage(db->conn) : "out of memory");
 		drop(db);
+		metrics_db_connect(false);
 		return MG_EUNAVAIL;
 	}
+	metrics_db_connect(true);
 
 	snprintf(set_timeout, sizeof(set_timeout),
 	    "SET statement_timeout = %d", DB_STATEMENT_TIMEOUT_MS);
@@ -415,11 +418,18 @@ source_release(void *ctx, struct media *m)
 	db_media_free(m);
 }
 
+static enum mg_err
+source_ping(void *ctx, long ms, char *errbuf, size_t errsz)
+{
+	return db_ping(ctx, ms, errbuf, errsz);
+}
+
 void
 db_media_source(struct db *db, struct media_source *out)
 {
 	out->lookup = source_lookup;
 	out->release = source_release;
+	out->ping = source_ping;
 	out->ctx = db;
 }
 
@@ -431,4 +441,162 @@ db_free(struct db *db)
 	drop(db);
 	free(db->conninfo);
 	free(db);
+}
+
+/*
+ * Health check (contract §7.1): everything below is bounded by one
+ * deadline, the connection included, so libpq's connect_timeout (whose
+ * minimum is 2 s) is not used: the connection is made with the
+ * non-blocking PQconnectStartParams/PQconnectPoll and every query is sent
+ * and awaited with poll(2).
+ */
+
+/* Wait for conn's pending query until deadline; the last result or NULL. */
+static PGresult *
+wait_result(PGconn *conn, const struct timespec *deadline, bool *timeout)
+{
+	struct pollfd pfd;
+	PGresult *res, *last = NULL;
+	long left;
+	int flush;
+
+	*timeout = false;
+	pfd.fd = PQsocket(conn);
+	for (;;) {
+		if ((flush = PQflush(conn)) < 0)
+			return NULL;
+		if (flush == 0 && !PQisBusy(conn))
+			break;
+		if ((left = ms_left(deadline)) <= 0) {
+			*timeout = true;
+			return NULL;
+		}
+		pfd.events = POLLIN | (flush == 1 ? POLLOUT : 0);
+		if (poll(&pfd, 1, (int)left) < 0 && errno != EINTR)
+			return NULL;
+		if (!PQconsumeInput(conn))
+			return NULL;
+	}
+	while ((res = PQgetResult(conn)) != NULL) {
+		PQclear(last);
+		last = res;
+	}
+	return last;
+}
+
+/* Run one command within deadline; true if it gave want. */
+static bool
+exec_within(PGconn *conn, const char *sql, const char *prep,
+    ExecStatusType want, const struct timespec *deadline, char *errbuf,
+    size_t errsz)
+{
+	PGresult *res;
+	bool timeout, ok;
+	int sent;
+
+	sent = prep != NULL ? PQsendPrepare(conn, prep, sql, 2, NULL) :
+	    PQsendQuery(conn, sql);
+	if (!sent) {
+		set_err(errbuf, errsz, "query", PQerrorMessage(conn));
+		return false;
+	}
+	res = wait_result(conn, deadline, &timeout);
+	ok = res != NULL && PQresultStatus(res) == want;
+	if (!ok)
+		set_err(errbuf, errsz, timeout ? "query timed out" : "query",
+		    res != NULL ? PQresultErrorMessage(res) :
+		    PQerrorMessage(conn));
+	PQclear(res);
+	return ok;
+}
+
+/* Connect as db_connect() does, within deadline. */
+static enum mg_err
+connect_within(struct db *db, const struct timespec *deadline, char *errbuf,
+    size_t errsz)
+{
+	const char *keys[] = { "fallback_application_name", "dbname", NULL };
+	const char *vals[] = { "mediagate", db->conninfo, NULL };
+	PostgresPollingStatusType st = PGRES_POLLING_WRITING;
+	char set_timeout[64];
+	struct pollfd pfd;
+	long left;
+
+	drop(db);
+	db->conn = PQconnectStartParams(keys, vals, 1);
+	if (db->conn == NULL || PQstatus(db->conn) == CONNECTION_BAD)
+		goto failed;
+	while (st != PGRES_POLLING_OK) {
+		if (st == PGRES_POLLING_FAILED)
+			goto failed;
+		if ((left = ms_left(deadline)) <= 0) {
+			set_err(errbuf, errsz, "connect", "timed out");
+			goto failed_set;
+		}
+		pfd.fd = PQsocket(db->conn);
+		pfd.events = st == PGRES_POLLING_READING ? POLLIN : POLLOUT;
+		if (poll(&pfd, 1, (int)left) < 0 && errno != EINTR)
+			goto failed;
+		st = PQconnectPoll(db->conn);
+	}
+	if (PQsetnonblocking(db->conn, 1) != 0)
+		goto failed;
+	snprintf(set_timeout, sizeof(set_timeout),
+	    "SET statement_timeout = %d", DB_STATEMENT_TIMEOUT_MS);
+	if (!exec_within(db->conn, set_timeout, NULL, PGRES_COMMAND_OK,
+	    deadline, errbuf, errsz) ||
+	    !exec_within(db->conn, lookup_sql, lookup_name, PGRES_COMMAND_OK,
+	    deadline, errbuf, errsz)) {
+		drop(db);
+		metrics_db_connect(false);
+		return MG_EUNAVAIL;
+	}
+	/* The lookup path uses blocking calls on this connection. */
+	PQsetnonblocking(db->conn, 0);
+	metrics_db_connect(true);
+	return MG_OK;
+failed:
+	set_err(errbuf, errsz, "connect",
+	    db->conn != NULL ? PQerrorMessage(db->conn) : "out of memory");
+failed_set:
+	drop(db);
+	metrics_db_connect(false);
+	return MG_EUNAVAIL;
+}
+
+enum mg_err
+db_ping(struct db *db, long ms, char *errbuf, size_t errsz)
+{
+	struct timespec deadline;
+	int attempt;
+
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += ms / 1000;
+	deadline.tv_nsec += (ms % 1000) * 1000000;
+	if (deadline.tv_nsec >= 1000000000) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000;
+	}
+	/* As a lookup does: a connection that broke while idle is noticed
+	 * on use and replaced once. */
+	for (attempt = 0; attempt < 2; attempt++) {
+		if ((db->conn == NULL || PQstatus(db->conn) != CONNECTION_OK) &&
+		    connect_within(db, &deadline, errbuf, errsz) != MG_OK)
+			return MG_EUNAVAIL;
+		PQsetnonblocking(db->conn, 1);
+		if (exec_within(db->conn, "SELECT 1", NULL, PGRES_TUPLES_OK,
+		    &deadline, errbuf, errsz)) {
+			PQsetnonblocking(db->conn, 0);
+			return MG_OK;
+		}
+		if (ms_left(&deadline) <= 0 ||
+		    PQstatus(db->conn) == CONNECTION_OK) {
+			/* Timed out mid-query: the connection's state is
+			 * unknown.  Or a real error: report it. */
+			drop(db);
+			return MG_EUNAVAIL;
+		}
+		drop(db);
+	}
+	return MG_EUNAVAIL;
 }

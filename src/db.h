@@ -46,6 +46,14 @@ enum mg_err db_media_lookup(struct db *db, const char *id, const char *tenant,
 /* Release what db_media_lookup() filled in (the PGresult in m->priv). */
 void db_media_free(struct media *m);
 
+/*
+ * Health check: connect if needed and run a trivial query, all within ms
+ * milliseconds.  MG_OK, or MG_EUNAVAIL with errbuf (for the log) saying
+ * why.  A connection that timed out is dropped; the next request makes a
+ * new one.
+ */
+enum mg_err db_ping(struct db *db, long ms, char *errbuf, size_t errsz);
+
 /* The media_source of the request core, backed by db (borrowed). */
 void db_media_source(struct db *db, struct media_source *out);
 

@@ -18,6 +18,7 @@ err_status(enum mg_err err)
 	case MG_ENOFILE:	return 422;
 	case MG_EINTERNAL:	return 500;
 	case MG_EUNAVAIL:	return 503;
+	case MG_EAUDIT:	return 503;
 	}
 	return 500;
 }

@@ -23,6 +23,7 @@ enum mg_err {
 	MG_ENOFILE,	/* 422: media has no stored file yet */
 	MG_EINTERNAL,	/* 500: unexpected failure, detail in the log */
 	MG_EUNAVAIL,	/* 503: database unreachable */
+	MG_EAUDIT,	/* 503: the audit log cannot be written */
 };
 
 /* HTTP status code for err (200 for MG_OK). */

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,9 +17,11 @@
 #include <fcgiapp.h>
 
 #include "app.h"
+#include "audit.h"
 #include "config.h"
 #include "db.h"
 #include "log.h"
+#include "metrics.h"
 
 static volatile sig_atomic_t stopping;
 
@@ -129,12 +132,56 @@ check_config(const struct config *cfg)
 	if (db_connect(db, err, sizeof(err)) != MG_OK) {
 		fprintf(stderr, "mediagate: MEDIAGATE_DB: %s\n", err);
 		rc = 1;
+	} else if (cfg->audit_log != NULL &&
+	    audit_open(cfg->audit_log, err, sizeof(err)) != 0) {
+		fprintf(stderr, "mediagate: %s\n", err);
+		rc = 1;
+	} else if (cfg->metrics_file != NULL &&
+	    metrics_attach(cfg->metrics_file, err, sizeof(err)) < 0) {
+		fprintf(stderr, "mediagate: %s\n", err);
+		rc = 1;
 	} else
 		printf("mediagate: configuration OK (%s bearer key, database "
 		    "reachable, downloads %s)\n", jws_alg_name(cfg->jwt_alg),
 		    cfg->storage_root ? "on" : "off");
 	db_free(db);
 	return rc;
+}
+
+static uint64_t
+elapsed_ns(const struct timespec *a, const struct timespec *b)
+{
+	int64_t ns = (int64_t)(b->tv_sec - a->tv_sec) * 1000000000 +
+	    (b->tv_nsec - a->tv_nsec);
+
+	return ns > 0 ? (uint64_t)ns : 0;
+}
+
+/*
+ * Attach to the counter file (a file that is not ours stops the process:
+ * one line, exit 1) and open the audit log (not opening it is not fatal:
+ * issuing and downloading answer 503 until it can be written).
+ */
+static int
+open_ops(const struct config *cfg)
+{
+	char err[512];
+	int rc;
+
+	if (cfg->metrics_file != NULL) {
+		rc = metrics_attach(cfg->metrics_file, err, sizeof(err));
+		if (rc < 0) {
+			fprintf(stderr, "mediagate: %s\n", err);
+			return -1;
+		}
+		if (rc > 0)
+			log_msg("%s", err);
+	}
+	if (cfg->audit_log != NULL &&
+	    audit_open(cfg->audit_log, err, sizeof(err)) != 0)
+		log_msg("%s; issuing and downloading answer 503 until it can "
+		    "be written", err);
+	return 0;
 }
 
 static int
@@ -148,6 +195,7 @@ serve(const struct config *cfg)
 	struct buf bodybuf = { 0 };
 	struct body body;
 	FCGX_Request fr;
+	struct timespec t0, t1;
 	char err[512];
 
 	if (FCGX_Init() != 0 || FCGX_IsCGI()) {
@@ -162,6 +210,8 @@ serve(const struct config *cfg)
 		return 1;
 	}
 	log_init();
+	if (open_ops(cfg) != 0)
+		return 1;
 	db = db_new(cfg->db);
 	/* Connect now so the first request does not pay for it; a database
 	 * that is down is not fatal: requests get 503 until it is back. */
@@ -169,14 +219,23 @@ serve(const struct config *cfg)
 		log_msg("database not reachable yet: %s", err);
 	db_media_source(db, &media);
 	app_init(&app, cfg, &media);
+	app.version = PACKAGE_VERSION;
 
 	while (!stopping && FCGX_Accept_r(&fr) >= 0) {
+		/* CLOCK_MONOTONIC is read through the vDSO: no system call. */
+		clock_gettime(CLOCK_MONOTONIC, &t0);
 		request_parse(&req, fr.envp);
 		read_body(fr.in, &req, &bodybuf, &body);
 		app_handle(&app, &req, &body, time(NULL), &resp);
 		write_response(fr.out, &resp);
+		/* Counted before the answer is flushed, so that a client
+		 * that has its answer finds it counted by its next scrape. */
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		metrics_request(resp.op, resp.status, elapsed_ns(&t0, &t1));
 		FCGX_Finish_r(&fr);
 	}
+	metrics_detach();
+	audit_close();
 
 	FCGX_Free(&fr, 1);
 	app_free(&app);

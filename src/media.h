@@ -33,6 +33,14 @@ struct media_source {
 			    struct media *m, char *errbuf, size_t errsz);
 	void		(*release)(void *ctx, struct media *m);
 	void		*ctx;
+	/*
+	 * Health check (§7.1): can the store answer a trivial query within
+	 * ms milliseconds, reconnecting as a lookup would?  MG_OK, or
+	 * MG_EUNAVAIL with errbuf saying why (for the log only).  NULL: the
+	 * store cannot be checked, /healthz answers 503.
+	 */
+	enum mg_err	(*ping)(void *ctx, long ms, char *errbuf,
+			    size_t errsz);
 };
 
 static inline enum mg_err
@@ -40,6 +48,13 @@ media_lookup(const struct media_source *src, const char *id,
     const char *tenant, struct media *m, char *errbuf, size_t errsz)
 {
 	return src->lookup(src->ctx, id, tenant, m, errbuf, errsz);
+}
+
+static inline enum mg_err
+media_ping(const struct media_source *src, long ms, char *errbuf,
+    size_t errsz)
+{
+	return src->ping(src->ctx, ms, errbuf, errsz);
 }
 
 static inline void

@@ -51,6 +51,8 @@ request_parse(struct request *r, char *const *envp)
 		F("SERVER_ADDR", server_addr),
 		F("HTTP_X_REQUEST_ID", request_id),
 		F("SERVER_SOFTWARE", server_software),
+		F("REMOTE_ADDR", remote_addr),
+		F("HTTP_RANGE", range),
 #undef F
 	};
 	const char *cl = NULL, *v;

@@ -23,6 +23,8 @@ struct request {
 	const char	*server_addr;	/* SERVER_ADDR or NULL */
 	const char	*request_id;	/* HTTP_X_REQUEST_ID or NULL */
 	const char	*server_software; /* SERVER_SOFTWARE or NULL */
+	const char	*remote_addr;	/* REMOTE_ADDR or NULL */
+	const char	*range;		/* HTTP_RANGE or NULL */
 	long long	 content_length;/* -1 when absent or empty */
 	bool		 content_length_bad; /* present but not a number */
 };

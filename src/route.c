@@ -121,6 +121,16 @@ route_match(const char *uri, const char *base, struct route *r,
 		seglen[nseg++] = (size_t)(e - s);
 		p = e;
 	}
+	if (nseg == 1 && seglen[0] == 7 && memcmp(seg[0], "healthz", 7) == 0) {
+		r->kind = ROUTE_HEALTH;
+		*why = NULL;
+		return MG_OK;
+	}
+	if (nseg == 1 && seglen[0] == 7 && memcmp(seg[0], "metrics", 7) == 0) {
+		r->kind = ROUTE_METRICS;
+		*why = NULL;
+		return MG_OK;
+	}
 	if (nseg < 3 || seglen[0] != 5 || memcmp(seg[0], "media", 5) != 0)
 		return MG_ENOTFOUND;
 

@@ -22,6 +22,8 @@ enum route_kind {
 	ROUTE_NONE = 0,
 	ROUTE_ISSUE,		/* /media/{id}/download-token */
 	ROUTE_DOWNLOAD,		/* /media/{id}/download/{token} */
+	ROUTE_HEALTH,		/* /healthz (§7.1) */
+	ROUTE_METRICS,		/* /metrics (§7.2) */
 };
 
 struct route {

@@ -39,6 +39,14 @@ enum mg_err
 token_mint(const struct token_ctx *ctx, const char *id, const char *tenant,
     time_t now, struct buf *out, const char **why)
 {
+	return token_mint_jti(ctx, id, tenant, now, out, NULL, why);
+}
+
+enum mg_err
+token_mint_jti(const struct token_ctx *ctx, const char *id,
+    const char *tenant, time_t now, struct buf *out, char *jti_out,
+    const char **why)
+{
 	unsigned char rnd[TOKEN_JTI_BYTES];
 	char jti[TOKEN_JTI_BYTES * 4 / 3 + 3];
 	jwt_t *jwt = NULL;
@@ -50,6 +58,8 @@ token_mint(const struct token_ctx *ctx, const char *id, const char *tenant,
 		return MG_EINTERNAL;
 	}
 	jws_b64_encode(rnd, sizeof(rnd), jti);
+	if (jti_out != NULL)
+		strcpy(jti_out, jti);	/* 22 characters <= TOKEN_JTI_MAX */
 
 	*why = "libjwt failed to build the token";
 	if (jwt_new(&jwt) != 0)
@@ -122,14 +132,28 @@ enum mg_err
 token_check(const struct token_ctx *ctx, const char *token, const char *id,
     time_t now, char *tenant, const char **why)
 {
+	char jti[TOKEN_JTI_MAX + 1];
+
+	return token_check_jti(ctx, token, id, now, tenant, jti, why);
+}
+
+enum mg_err
+token_check_jti(const struct token_ctx *ctx, const char *token,
+    const char *id, time_t now, char *tenant, char *jti, const char **why)
+{
 	yajl_val claims;
 	enum mg_err err;
+	const char *j;
 
 	*tenant = '\0';
+	*jti = '\0';
 	if (jws_verify(&ctx->key, token, strlen(token), &claims) != JWS_OK) {
 		*why = "The download token is malformed or forged.";
 		return MG_EFORBIDDEN;
 	}
+	j = sjson_string(sjson_get(claims, "jti"));
+	if (j != NULL && strlen(j) <= TOKEN_JTI_MAX)
+		strcpy(jti, j);
 	err = token_check_claims(ctx, claims, id, now, tenant, why);
 	yajl_tree_free(claims);
 	return err;

@@ -62,6 +62,21 @@ enum mg_err token_mint(const struct token_ctx *ctx, const char *id,
 enum mg_err token_check(const struct token_ctx *ctx, const char *token,
     const char *id, time_t now, char *tenant, const char **why);
 
+/* token_mint(), and the new token's jti copied into jti (capacity
+ * TOKEN_JTI_MAX + 1), for the audit log. */
+enum mg_err token_mint_jti(const struct token_ctx *ctx, const char *id,
+    const char *tenant, time_t now, struct buf *out, char *jti,
+    const char **why);
+
+/*
+ * token_check(), and when the signature verified (whatever the outcome
+ * then), the token's jti copied into jti (capacity TOKEN_JTI_MAX + 1;
+ * "" when absent, not a string or too long), for the audit log.
+ */
+#define TOKEN_JTI_MAX	64
+enum mg_err token_check_jti(const struct token_ctx *ctx, const char *token,
+    const char *id, time_t now, char *tenant, char *jti, const char **why);
+
 /* Same rules on already-verified claims (pure, for tests and fuzzing). */
 enum mg_err token_check_claims(const struct token_ctx *ctx, yajl_val claims,
     const char *id, time_t now, char *tenant, const char **why);

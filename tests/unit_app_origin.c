@@ -42,7 +42,7 @@ static struct testkey bearer, secret;
 static char storage[] = "/tmp/mg-unit-app-XXXXXX";
 static struct config cfg;
 static struct app app;
-static const struct media_source source = { fake_lookup, fake_release, NULL };
+static const struct media_source source = { fake_lookup, fake_release, NULL, NULL };
 
 static void
 setup(void)

@@ -423,6 +423,30 @@ START_TEST(malformed_tokens)
 }
 END_TEST
 
+/* sub is kept for the audit log, not checked. */
+START_TEST(sub_kept)
+{
+	struct principal who;
+	char big[600];
+
+	ck_assert_int_eq(claims_result(&plain, "{\"exp\":1700000100,\"sub\":"
+	    "\"alice\"," P "}", &who), MG_OK);
+	ck_assert(who.has_sub);
+	ck_assert_str_eq(who.sub, "alice");
+	ck_assert_int_eq(claims_result(&plain, "{\"exp\":1700000100," P "}",
+	    &who), MG_OK);
+	ck_assert(!who.has_sub);
+	ck_assert_str_eq(who.sub, "");
+	ck_assert_int_eq(claims_result(&plain, "{\"exp\":1700000100,\"sub\":"
+	    "7," P "}", &who), MG_OK);
+	ck_assert(!who.has_sub);
+	snprintf(big, sizeof(big), "{\"exp\":1700000100,\"sub\":\"%0500d\","
+	    P "}", 0);
+	ck_assert_int_eq(claims_result(&plain, big, &who), MG_OK);
+	ck_assert_uint_eq(strlen(who.sub), AUTH_SUB_MAX);
+}
+END_TEST
+
 Suite *
 suite_auth(void)
 {
@@ -430,6 +454,7 @@ suite_auth(void)
 	TCase *claims = tcase_create("claims");
 	TCase *sig = tcase_create("signature");
 
+	tcase_add_test(claims, sub_kept);
 	tcase_add_loop_test(claims, claim_table, 0,
 	    sizeof(claim_cases) / sizeof(claim_cases[0]));
 	tcase_add_test(claims, tenant_copied_and_isolation_off);

@@ -97,7 +97,7 @@ static void
 core_setup(void)
 {
 	static const struct media_source src = {
-		table_lookup, table_release, NULL,
+		table_lookup, table_release, NULL, NULL,
 	};
 	char *dir, *f;
 

@@ -10,7 +10,8 @@ START_TEST(parse_params)
 		"REQUEST_METHOD=POST", "REQUEST_URI=/media/a/download-token?x",
 		"HTTP_ACCEPT=text/html", "HTTP_AUTHORIZATION=Bearer x.y.z",
 		"CONTENT_LENGTH=12", "HTTP_AUTHORIZATION=Bearer second",
-		"HTTP_ACCEPT_LANGUAGE=de", "SERVER_NAME=h", NULL,
+		"HTTP_ACCEPT_LANGUAGE=de", "SERVER_NAME=h",
+		"REMOTE_ADDR=::1", "HTTP_RANGE=bytes=0-1", NULL,
 	};
 	struct request r;
 
@@ -22,6 +23,8 @@ START_TEST(parse_params)
 	ck_assert_int_eq(r.content_length, 12);
 	ck_assert(!r.content_length_bad);
 	ck_assert_str_eq(r.server_name, "h");
+	ck_assert_str_eq(r.remote_addr, "::1");
+	ck_assert_str_eq(r.range, "bytes=0-1");
 	ck_assert_ptr_null(r.https);
 }
 END_TEST

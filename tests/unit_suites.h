@@ -18,5 +18,7 @@ Suite	*suite_jws(void);
 Suite	*suite_mime(void);
 Suite	*suite_db(void);
 Suite	*suite_app_origin(void);
+Suite	*suite_metrics(void);
+Suite	*suite_audit(void);
 
 #endif

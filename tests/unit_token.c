@@ -191,6 +191,41 @@ START_TEST(worst_case_token_fits)
 }
 END_TEST
 
+/* The audit log gets the jti of every token whose signature verified. */
+START_TEST(jti_reported)
+{
+	char tenant[AUTH_TENANT_MAX + 1], jti[TOKEN_JTI_MAX + 1];
+	const char *why;
+	char *tok = mint("m1", "acme", NOW);
+
+	ck_assert_int_eq(token_check_jti(&ctx, tok, "m1", NOW, tenant, jti,
+	    &why), MG_OK);
+	ck_assert_uint_ge(strlen(jti), 22);	/* 128 bits, base64url */
+	ck_assert_int_eq(token_check_jti(&ctx, tok, "m2", NOW, tenant, jti,
+	    &why), MG_EFORBIDDEN);
+	ck_assert_uint_ge(strlen(jti), 22);	/* verified, wrong media */
+	ck_assert_int_eq(token_check_jti(&ctx, tok, "m1", NOW + 3600, tenant,
+	    jti, &why), MG_EEXPIRED);
+	ck_assert_uint_ge(strlen(jti), 22);
+	{
+		char minted[TOKEN_JTI_MAX + 1];
+		struct buf b = { 0 };
+
+		ck_assert_int_eq(token_mint_jti(&ctx, "m1", "acme", NOW, &b,
+		    minted, &why), MG_OK);
+		ck_assert_int_eq(token_check_jti(&ctx, b.ptr, "m1", NOW,
+		    tenant, jti, &why), MG_OK);
+		ck_assert_str_eq(minted, jti);
+		buf_free(&b);
+	}
+	tok[strlen(tok) - 2] ^= 1;	/* forged: no jti */
+	ck_assert_int_eq(token_check_jti(&ctx, tok, "m1", NOW, tenant, jti,
+	    &why), MG_EFORBIDDEN);
+	ck_assert_str_eq(jti, "");
+	free(tok);
+}
+END_TEST
+
 Suite *
 suite_token(void)
 {
@@ -199,6 +234,7 @@ suite_token(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, roundtrip);
+	tcase_add_test(tc, jti_reported);
 	tcase_add_test(tc, claims_and_libjwt);
 	tcase_add_test(tc, forged_and_malformed);
 	tcase_add_test(tc, worst_case_token_fits);

@@ -95,6 +95,8 @@ substitute() {
 		sed_args+=(-e "$e")
 	done
 	sed_args+=(
+		-e "s|/run/mediagate-metrics|$MG_WORK/metrics|g"
+		-e "s|/var/log/mediagate|$MG_WORK/log|g"
 		-e "s|/etc/ssl/mediagate/fullchain.pem|$MG_TLS_CERT|g"
 		-e "s|/etc/ssl/mediagate/privkey.pem|$MG_TLS_KEY|g"
 		-e "s|/usr/local/bin/mediagate|$MG_BIN|g"
@@ -180,6 +182,21 @@ run_flow() {
 	if ((rc != 0)); then
 		fail "$1: check_flow failed (status $rc)"
 	fi
+	check_ops_routes "$1" "$2"
+}
+
+# check_ops_routes NAME HTTPS_PORT: the deployment routes /healthz and
+# /metrics to the responders (contract §7.1, §7.2; a local client may
+# read /metrics), and the responders wrote audit lines during the flow.
+check_ops_routes() {
+	local base=https://127.0.0.1:$2 body
+	body=$(curl -sS --cacert "$MG_TLS_CERT" -w ' %{http_code}' "$base/healthz") || body="curl failed"
+	[[ $body == '{"status":"ok"} 200' ]] || fail "$1: /healthz answered: $body"
+	body=$(curl -sS --cacert "$MG_TLS_CERT" -w '%{http_code}' "$base/metrics") || body="curl failed"
+	[[ $body == *'mediagate_build_info{version='*'200' ]] ||
+		fail "$1: /metrics answered: ${body: -200}"
+	[[ -s $MG_WORK/log/audit.log ]] || fail "$1: no audit line in $MG_WORK/log/audit.log"
+	say "$1: /healthz and /metrics reach the responders; audit log has $(wc -l <"$MG_WORK/log/audit.log") lines"
 }
 
 # ---------------------------------------------------------------------------
@@ -432,6 +449,10 @@ main() {
 		[[ -f /usr/lib/apache2/modules/mod_$mod.so ]] ||
 			skip "Apache module mod_$mod is not installed (tests/run installs it)"
 	done
+	# lighttpd's TLS module is a package of its own on Debian 12: without
+	# it deploy/lighttpd/mediagate.conf does not load.
+	[[ -f /usr/lib/lighttpd/mod_openssl.so ]] ||
+		hard_error "lighttpd's mod_openssl is not installed: apt-get install lighttpd-mod-openssl (tests/run installs it)"
 	need_tools spawn-fcgi multiwatch curl openssl pgrep
 	_mg_is_root || hard_error "must run as root (Apache and lighttpd switch to $web_user)"
 	id -u "$web_user" >/dev/null 2>&1 || hard_error "no user $web_user"
@@ -452,6 +473,15 @@ main() {
 	etc=$MG_WORK/etc
 	docroot=$MG_WORK/www-empty
 	mkdir -p "$storage" "$run" "$etc" "$docroot" "$MG_WORK/systemd"
+	# The counter file's and the audit log's directories (deploy/ puts
+	# them in /run/mediagate-metrics and /var/log/mediagate), writable by
+	# the responders that mod_fcgid runs as the web server's user.
+	mkdir -p "$MG_WORK/metrics" "$MG_WORK/log"
+	chown "$web_user:" "$MG_WORK/metrics" "$MG_WORK/log"
+	chmod 0750 "$MG_WORK/metrics" "$MG_WORK/log"
+	# Made here, owned by that user: the pools run as root write them too.
+	install -o "$web_user" -m 0600 /dev/null "$MG_WORK/metrics/counters"
+	install -o "$web_user" -m 0600 /dev/null "$MG_WORK/log/audit.log"
 	chmod 0755 "$storage" "$run" "$docroot"
 	mg_keys_make || hard_error "key generation failed"
 	mg_tls_cert_make || hard_error "certificate generation failed"

@@ -137,8 +137,9 @@ bench_mint() {
 }
 
 # bench_pool_env ALG: print, one a line, the VAR=value settings of a
-# benchmark pool whose bearers use ALG (HS256, RS256 or ES256). Download
-# tokens live an hour, so that one token serves a whole run.
+# benchmark pool whose bearers use ALG (HS256, RS256 or ES256), then those
+# of MG_BENCH_ENV. Download tokens live an hour, so that one token serves
+# a whole run.
 bench_pool_env() {
 	local key
 	case $1 in
@@ -154,6 +155,12 @@ bench_pool_env() {
 		"MEDIAGATE_TOKEN_SECRET_FILE=$MG_KEYS/token.key" \
 		"MEDIAGATE_STORAGE_ROOT=$MG_WORK/storage" \
 		"MEDIAGATE_TOKEN_TTL=3600"
+	# MG_BENCH_ENV: extra VAR=value settings, blank-separated, e.g. the
+	# counter file and the audit log, to measure what they cost.
+	local kv
+	for kv in ${MG_BENCH_ENV:-}; do
+		printf '%s\n' "$kv"
+	done
 }
 
 # bench_lighttpd NAME SOCKET [BASE_PATH]: start lighttpd instance NAME on a

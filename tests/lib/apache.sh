@@ -72,7 +72,7 @@ CONF
 		for port in "$@"; do
 			echo "Listen 127.0.0.1:$port"
 		done
-		for mod in mpm_event authz_core alias headers socache_shmcb ssl fcgid \
+		for mod in mpm_event authz_core authz_host alias headers socache_shmcb ssl fcgid \
 			xsendfile proxy proxy_fcgi proxy_balancer slotmem_shm \
 			lbmethod_byrequests lbmethod_bybusyness; do
 			echo "LoadModule ${mod}_module $moddir/mod_$mod.so"
