@@ -40,6 +40,38 @@ START_TEST(b64_canonical)
 }
 END_TEST
 
+/* Every byte value in every position of a whole group and of a tail: only
+ * the 64 digits of the alphabet decode, to their index. */
+START_TEST(b64_every_byte)
+{
+	unsigned char out[16];
+	char in[8];
+	size_t pos, len;
+	int c;
+	long n;
+
+	for (len = 2; len <= 6; len += 4)
+		for (pos = 0; pos < len; pos++)
+			for (c = 1; c < 256; c++) {
+				memset(in, 'A', len);
+				in[pos] = (char)c;
+				/* Pad bits: only the last digit's count. */
+				if (pos == len - 1 && len % 4 == 2)
+					in[pos - 1] = (char)c, in[pos] = 'A';
+				n = jws_b64_decode(in, len, out);
+				ck_assert_msg((n >= 0) ==
+				    (strchr(alphabet, c) != NULL),
+				    "byte 0x%02x at %zu of %zu", c, pos, len);
+			}
+	for (c = 0; c < 64; c++) {
+		memset(in, 'A', 4);
+		in[3] = alphabet[c];
+		ck_assert_int_eq(jws_b64_decode(in, 4, out), 3);
+		ck_assert_int_eq(out[2], c);
+	}
+}
+END_TEST
+
 /* Every other spelling of the last character of an encoding that has pad
  * bits is refused; every encoding round-trips. */
 START_TEST(b64_every_spelling)
@@ -151,6 +183,7 @@ suite_jws(void)
 
 	tcase_add_test(tc, b64_canonical);
 	tcase_add_test(tc, b64_every_spelling);
+	tcase_add_test(tc, b64_every_byte);
 	tcase_add_test(tc, bearer_one_spelling);
 	tcase_add_test(tc, download_token_one_spelling);
 	suite_add_tcase(s, tc);
