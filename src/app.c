@@ -27,6 +27,27 @@ app_free(struct app *app)
 	buf_free(&app->scratch);
 }
 
+enum mg_err
+app_find_stored(struct app *app, const char *id, const char *tenant,
+    struct media *m, struct failure *f, char *errbuf, size_t errsz)
+{
+	f->err = media_lookup(&app->media, id,
+	    app->cfg->tenant_claim != NULL ? tenant : NULL, m, errbuf, errsz);
+	if (f->err != MG_OK) {
+		f->why = "No such media.";
+		f->cause = f->err == MG_ENOTFOUND ? NULL : errbuf;
+		return f->err;
+	}
+	if (m->storage_file_name == NULL) {
+		media_release(&app->media, m);
+		/* A token for it could never be used: 422 at issuing too. */
+		f->err = MG_ENOFILE;
+		f->why = "The media has no stored file yet.";
+		return f->err;
+	}
+	return MG_OK;
+}
+
 void
 response_free(struct response *resp)
 {

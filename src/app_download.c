@@ -24,20 +24,9 @@ app_download(struct app *app, const struct request *req,
 	    jti, &f.why);
 	if (f.err != MG_OK)
 		goto fail;
-	f.err = media_lookup(&app->media, rt->id,
-	    cfg->tenant_claim != NULL ? tenant : NULL, &m, errbuf,
-	    sizeof(errbuf));
-	if (f.err != MG_OK) {
-		f.why = "No such media.";
-		f.cause = f.err == MG_ENOTFOUND ? NULL : errbuf;
+	if (app_find_stored(app, rt->id, tenant, &m, &f, errbuf,
+	    sizeof(errbuf)) != MG_OK)
 		goto fail;
-	}
-	if (m.storage_file_name == NULL) {
-		media_release(&app->media, &m);
-		f.err = MG_ENOFILE;
-		f.why = "The media has no stored file yet.";
-		goto fail;
-	}
 	/* lighttpd decodes %XX in X-Sendfile and X-LIGHTTPD-send-file;
 	 * Apache mod_xsendfile takes the path as it is.  SERVER_SOFTWARE is
 	 * set by the web server, not the client. */

@@ -27,6 +27,16 @@ struct failure {
 	const char	*allow;		/* Allow for 405 */
 };
 
+/*
+ * The media both operations serve: live, of tenant (ignored with
+ * isolation off) and with a stored file.  MG_OK with *m held (the caller
+ * releases it with media_release()); otherwise f is filled (404, 422, 503,
+ * 500; errbuf holds the log-only cause) and nothing is held.
+ */
+enum mg_err app_find_stored(struct app *app, const char *id,
+    const char *tenant, struct media *m, struct failure *f, char *errbuf,
+    size_t errsz);
+
 /* Append "name: value\r\n" to the response's header block. */
 void app_header(struct response *resp, const char *name, const char *value);
 

@@ -77,21 +77,11 @@ app_issue(struct app *app, const struct request *req, const struct body *body,
 		goto fail;
 	}
 
-	f.err = media_lookup(&app->media, rt->id,
-	    cfg->tenant_claim != NULL ? who.tenant : NULL, &m, errbuf,
-	    sizeof(errbuf));
-	if (f.err != MG_OK) {
-		f.why = "No such media.";
-		f.cause = f.err == MG_ENOTFOUND ? NULL : errbuf;
+	if (app_find_stored(app, rt->id, who.tenant, &m, &f, errbuf,
+	    sizeof(errbuf)) != MG_OK)
 		goto fail;
-	}
 	/* m is kept until the page that shows its file name is written. */
 	have_m = true;
-	if (m.storage_file_name == NULL) {
-		f.err = MG_ENOFILE;
-		f.why = "The media has no stored file yet.";
-		goto fail;
-	}
 
 	buf_printf(url, "%s/media/%s/download/", cfg->base_path, rt->id);
 	token_at = url->len;

@@ -199,18 +199,6 @@ START_TEST(flow_disposition)
 }
 END_TEST
 
-/* A kept string of n copies of s, then tail. */
-static const char *
-repeat(const char *s, size_t n, const char *tail)
-{
-	struct buf b = { 0 };
-
-	while (n-- > 0)
-		buf_puts(&b, s);
-	buf_puts(&b, tail);
-	return keep(b.ptr, free);
-}
-
 /*
  * 12,000 x "ü" (24 KB) and 40,000 x "a" made lighttpd answer 502 and
  * Apache 500 (a header line over 8 KB): the name is cut to 255 bytes,
@@ -218,13 +206,13 @@ repeat(const char *s, size_t n, const char *tail)
  */
 START_TEST(flow_long_name)
 {
-	const char *names[] = { repeat("\xc3\xbc", 12000, ".pdf"),
-	    repeat("a", 40000, ".pdf") };
+	const char *names[] = { krepeat("\xc3\xbc", 12000, ".pdf"),
+	    krepeat("a", 40000, ".pdf") };
 	const char *wants[] = {
 	    strf("attachment; filename=\"%s.pdf\"; filename*=UTF-8''%s.pdf",
-	    repeat("_", 125, ""), repeat("%C3%BC", 125, "")),
+	    krepeat("_", 125, ""), krepeat("%C3%BC", 125, "")),
 	    strf("attachment; filename=\"%s.pdf\"; filename*=UTF-8''%s.pdf",
-	    repeat("a", 251, ""), repeat("a", 251, "")) };
+	    krepeat("a", 251, ""), krepeat("a", 251, "")) };
 	struct http_response *r;
 
 	media_put("f-long", "acme", "application/pdf", names[_i], "flow/big.bin");

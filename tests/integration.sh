@@ -12,6 +12,7 @@
 #   check_issue               §4 issuing
 #   check_negotiate           §4 content negotiation, §6 error formats
 #   check_download            §5 downloads
+#   check_download_fields     §5 the fields for hostile names, MIME types
 #   check_errors              §6 the error table
 #   check_faults_db           §6 503: the database stopped and restarted
 #   check_faults_proc         §1 processes: client aborts, SIGTERM, SIGUSR1
@@ -91,7 +92,7 @@ main() {
 	local builddir prog fixtures=$top_srcdir/tests/fixtures.sql
 	local -a progs
 	builddir=$(find_builddir)
-	read -r -a progs <<<"${MG_TESTS:-check_auth check_claims check_issue check_negotiate check_download check_errors check_faults_db check_faults_proc check_startup}"
+	read -r -a progs <<<"${MG_TESTS:-check_auth check_claims check_issue check_negotiate check_download check_download_fields check_errors check_faults_db check_faults_proc check_startup}"
 	export MG_BIN=${MG_BIN:-$builddir/src/mediagate}
 	for prog in "${progs[@]}"; do
 		need_programs "$builddir/tests/$prog"

@@ -106,6 +106,17 @@ kstrdup(const char *s)
 	return keep(xstrdup(s), free);
 }
 
+char *
+krepeat(const char *s, size_t n, const char *tail)
+{
+	struct buf b = { 0 };
+
+	while (n-- > 0)
+		buf_puts(&b, s);
+	buf_puts(&b, tail);
+	return keep(b.ptr != NULL ? b.ptr : xstrdup(""), free);
+}
+
 long long
 now(void)
 {

@@ -65,6 +65,9 @@ char	*vstrf(const char *fmt, va_list ap)
 /* A kept copy of s. */
 char	*kstrdup(const char *s);
 
+/* A kept string of n copies of s, then tail. */
+char	*krepeat(const char *s, size_t n, const char *tail);
+
 /* The time, in seconds since the epoch. */
 long long now(void);
 
