@@ -51,8 +51,10 @@ plain_ascii(const char *s, size_t *len)
 {
 	const unsigned char *p = (const unsigned char *)s;
 
+	/* One range test per byte: 0x20..0x7e is (c - 0x20) < 0x5f. */
 	for (; *p != '\0'; p++)
-		if (*p < 0x20 || *p > 0x7e || *p == '"' || *p == '\\')
+		if ((unsigned char)(*p - 0x20) >= 0x5f || *p == '"' ||
+		    *p == '\\')
 			return false;
 	*len = (size_t)(p - (const unsigned char *)s);
 	return true;
