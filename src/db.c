@@ -31,6 +31,9 @@ struct db {
 	char	*conninfo;
 	PGconn	*conn;		/* NULL or a connection with the statement
 				   prepared */
+	bool	 going;		/* the last db_connect failed because the
+				   server ended the session while it was
+				   being set up (server_going) */
 };
 
 struct db *
@@ -167,6 +170,20 @@ db_conninfo_check(const char *conninfo, char *err, size_t errsz)
 	return rc;
 }
 
+/*
+ * True for the errors with which a server ends the session because it is
+ * going away: 57P01 admin_shutdown (pg_ctl stop -m fast, a standby being
+ * promoted), 57P02 crash_shutdown, 57P03 cannot_connect_now.
+ */
+static bool
+server_going(const PGresult *res)
+{
+	const char *st = res != NULL ?
+	    PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+
+	return st != NULL && strncmp(st, "57P0", 4) == 0;
+}
+
 enum mg_err
 db_connect(struct db *db, char *errbuf, size_t errsz)
 {
@@ -184,6 +201,7 @@ db_connect(struct db *db, char *errbuf, size_t errsz)
 	if (db->conn != NULL && PQstatus(db->conn) == CONNECTION_OK)
 		return MG_OK;
 	drop(db);
+	db->going = false;
 	keys[n] = "fallback_application_name";
 	vals[n++] = "mediagate";
 	if (getenv("PGCONNECT_TIMEOUT") == NULL) {
@@ -209,6 +227,7 @@ db_connect(struct db *db, char *errbuf, size_t errsz)
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 		set_err(errbuf, errsz, "set statement_timeout",
 		    PQerrorMessage(db->conn));
+		db->going = server_going(res);
 		PQclear(res);
 		drop(db);
 		return MG_EUNAVAIL;
@@ -218,6 +237,7 @@ db_connect(struct db *db, char *errbuf, size_t errsz)
 	res = PQprepare(db->conn, lookup_name, lookup_sql, 2, NULL);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 		set_err(errbuf, errsz, "prepare", PQerrorMessage(db->conn));
+		db->going = server_going(res);
 		PQclear(res);
 		drop(db);
 		/* A missing table or column is a deployment error, not an
@@ -347,7 +367,7 @@ db_media_lookup(struct db *db, const char *id, const char *tenant,
 {
 	PGresult *res = NULL;
 	enum mg_err err;
-	bool timeout, replan;
+	bool timeout, replan, gone;
 	int attempt;
 
 	memset(m, 0, sizeof(*m));
@@ -357,8 +377,14 @@ db_media_lookup(struct db *db, const char *id, const char *tenant,
 	 * statement invalidated by a schema change is prepared again.
 	 */
 	for (attempt = 0; attempt < 2; attempt++) {
-		if ((err = db_connect(db, errbuf, errsz)) != MG_OK)
+		if ((err = db_connect(db, errbuf, errsz)) != MG_OK) {
+			/* A session opened just before its server began to
+			 * shut down ends while being set up; the next attempt
+			 * reaches another server of the conninfo. */
+			if (db->going && attempt == 0)
+				continue;
 			return err;
+		}
 		res = run_lookup(db->conn, id, tenant, &timeout);
 		if (res != NULL && PQresultStatus(res) == PGRES_TUPLES_OK)
 			break;
@@ -367,10 +393,16 @@ db_media_lookup(struct db *db, const char *id, const char *tenant,
 		    PQerrorMessage(db->conn));
 		err = sqlstate_err(res);
 		replan = !timeout && attempt == 0 && needs_reprepare(res);
+		gone = server_going(res);
 		PQclear(res);
 		res = NULL;
-		/* On a timeout the connection is in an unknown state. */
-		if (timeout || PQstatus(db->conn) != CONNECTION_OK) {
+		/*
+		 * On a timeout the connection is in an unknown state; a server
+		 * that is shutting down ends the session, though libpq may not
+		 * have seen the close yet: another server of a multi-host
+		 * conninfo (a standby, the primary) can answer the lookup.
+		 */
+		if (timeout || gone || PQstatus(db->conn) != CONNECTION_OK) {
 			drop(db);
 			continue;
 		}

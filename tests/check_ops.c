@@ -30,6 +30,7 @@
 const char *url_a, *url_b, *url_deny, *url_u;
 const char *audit_a, *audit_u, *work, *py, *helpers;
 const char *children_a, *pids_b, *pg_stop, *pg_start;
+static const char *pg_freeze, *pg_thaw;
 struct testkey bearer;
 
 double
@@ -54,7 +55,8 @@ run_out(const char *cmd, int *status)
 	while ((n = fread(chunk, 1, sizeof(chunk), p)) > 0)
 		buf_append(&b, chunk, n);
 	*status = pclose(p);
-	return keep(xstrdup(buf_str(&b)), free);
+	/* The buffer's memory becomes the kept string. */
+	return keep(b.ptr != NULL ? b.ptr : xstrdup(""), free);
 	/* b's memory is released with the copy kept */
 }
 
@@ -194,18 +196,66 @@ START_TEST(health_outage)
 }
 END_TEST
 
+/* A database that accepts connections but never answers: the 1 s bound
+ * itself, on the open connection and on a new one. */
+START_TEST(health_frozen)
+{
+	struct http_response *r;
+	double t0, took;
+	int i, st, ok = 0;
+
+	ck_assert_int_eq(get_status(url_a, "/healthz"), 200);
+	run_out(strf("%s 2>&1", pg_freeze), &st);
+	ck_assert_int_eq(st, 0);
+	for (i = 0; i < 6; i++) {
+		t0 = mono();
+		r = send_request(url_a, "healthz frozen", "GET", "/healthz",
+		    NULL, NULL, 0);
+		took = mono() - t0;
+		ck_assert_msg(r->status == 503, "healthz with the database "
+		    "frozen: %d", r->status);
+		ck_assert_msg(took >= 0.9 && took < 1.5, "503 after %.2f s, "
+		    "want the 1 s bound", took);
+		ck_assert_ptr_nonnull(http_header(r, "Retry-After"));
+	}
+	run_out(strf("%s 2>&1", pg_thaw), &st);
+	ck_assert_int_eq(st, 0);
+	for (t0 = mono(); ok < 6 && mono() - t0 < 30; ) {
+		r = send_request(url_a, "healthz thawed", "GET", "/healthz",
+		    NULL, NULL, 0);
+		ok = r->status == 200 ? ok + 1 : 0;
+		if (r->status != 200)
+			usleep(100000);
+	}
+	ck_assert_msg(ok == 6, "healthz did not come back to 200");
+}
+END_TEST
+
+/* Teardown of the frozen case: never leave PostgreSQL stopped. */
+static void
+thaw(void)
+{
+	int st;
+
+	(void)run_out(strf("%s 2>&1", pg_thaw), &st);
+}
+
 static Suite *
 ops_suite(void)
 {
 	Suite *s = suite_create("ops");
 	TCase *h = tcase_kept("health", 60);
 	TCase *o = tcase_kept("outage", 90);
+	TCase *fz = tcase_kept("frozen", 90);
 
 	tcase_add_test(h, health_up);
 	suite_add_tcase(s, h);
 	ops_metrics_tcase(s);
 	ops_audit_tcase(s);
-	/* Last: it stops the database. */
+	/* Last: they stop the database. */
+	tcase_add_checked_fixture(fz, NULL, thaw);
+	tcase_add_test(fz, health_frozen);
+	suite_add_tcase(s, fz);
 	tcase_add_test(o, health_outage);
 	suite_add_tcase(s, o);
 	return s;
@@ -247,6 +297,8 @@ main(void)
 	work = need("MG_TEST_WORK", &missing);
 	pg_stop = need("MG_TEST_PG_STOP", &missing);
 	pg_start = need("MG_TEST_PG_START", &missing);
+	pg_freeze = need("MG_OPS_PG_FREEZE", &missing);
+	pg_thaw = need("MG_OPS_PG_THAW", &missing);
 	if (missing)
 		return 1;
 

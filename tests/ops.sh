@@ -18,6 +18,7 @@
 #   MG_OPS_AUDIT_A MG_OPS_AUDIT_U   the audit logs
 #   MG_OPS_CHILDREN_A               prints pool a's responder pids
 #   MG_OPS_PIDS_B                   prints pool b's responder pids
+#   MG_OPS_PG_FREEZE MG_OPS_PG_THAW SIGSTOP / SIGCONT every PostgreSQL process
 #   MG_OPS_PY                       /usr/bin/python3 (Debian's modules)
 #   MG_OPS_HELPERS                  tests/ops (prom.py, jsonl.py)
 #
@@ -69,6 +70,12 @@ main() {
 	write_helper pg-stop mg_pg_stop
 	write_helper pg-start mg_pg_resume
 	write_helper a-children 'mg_supervised_children a'
+	# A database that accepts connections and never answers: every
+	# PostgreSQL process stopped (SIGSTOP), then continued.
+	# shellcheck disable=SC2016 # expanded by the helper, not here
+	write_helper pg-freeze 'pm=$(head -n 1 "$MG_WORK/pg/postmaster.pid"); kill -STOP "$pm" $(pgrep -P "$pm")'
+	# shellcheck disable=SC2016 # expanded by the helper, not here
+	write_helper pg-thaw 'pm=$(head -n 1 "$MG_WORK/pg/postmaster.pid"); kill -CONT "$pm" $(pgrep -P "$pm")'
 	write_helper b-pids 'mg_responders_pids b'
 
 	local -a common=(
@@ -109,10 +116,13 @@ main() {
 	export MG_OPS_AUDIT_A=$MG_WORK/audit-a.log MG_OPS_AUDIT_U=$MG_WORK/u/audit.log
 	export MG_OPS_CHILDREN_A=$MG_WORK/a-children MG_OPS_PIDS_B=$MG_WORK/b-pids
 	export MG_OPS_PY=/usr/bin/python3 MG_OPS_HELPERS=$here/ops
+	export MG_OPS_PG_FREEZE=$MG_WORK/pg-freeze MG_OPS_PG_THAW=$MG_WORK/pg-thaw
 
 	echo "ops: a=$MG_OPS_URL_A b=$MG_OPS_URL_B deny=$MG_OPS_URL_DENY u=$MG_OPS_URL_U work=$MG_WORK"
 	local rc=0
 	timeout --kill-after=10 "${MG_TEST_TIMEOUT:-600}" "$check" </dev/null || rc=$?
+	# Whatever happened to the test, leave no stopped process behind.
+	"$MG_WORK/pg-thaw" 2>/dev/null || true
 	return "$rc"
 }
 

@@ -41,7 +41,7 @@ read_all(const char *path)
 	while ((n = read(fd, chunk, sizeof(chunk))) > 0)
 		buf_append(&b, chunk, (size_t)n);
 	close(fd);
-	return keep(xstrdup(buf_str(&b)), free);
+	return keep(b.ptr != NULL ? b.ptr : xstrdup(""), free);
 }
 
 /* The line whose request_id is reqid, parsed with yajl (kept). */
