@@ -16,7 +16,7 @@ app_init(struct app *app, const struct config *cfg,
 	app->policy.tenant_claim = cfg->tenant_claim;
 	app->policy.permission = APP_PERMISSION;
 	app->policy.leeway = cfg->jwt_leeway;
-	app->tokens.key = cfg->token_key;
+	app->tokens.keys = cfg->token_keys;
 	app->tokens.ttl = cfg->token_ttl;
 	app->tokens.tenant_on = cfg->tenant_claim != NULL;
 }
@@ -74,6 +74,9 @@ app_handle(struct app *app, const struct request *req,
 	buf_reset(&resp->body);
 	resp->status = 500;
 	resp->no_body = false;
+	/* A reload (keys.c) may have replaced the keyring since the last
+	 * request. */
+	app->tokens.keys = app->cfg->token_keys;
 	resp->head_only = false;
 
 	log_request_id(req->request_id, reqid, sizeof(reqid));

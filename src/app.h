@@ -27,7 +27,9 @@
 #define APP_BODY_MAX	(64 * 1024)	/* request bodies above: 413 */
 
 struct app {
-	const struct config	*cfg;	/* read-only after start */
+	const struct config	*cfg;	/* read-only while a request is
+					   handled; key sets are swapped
+					   between requests (keys.c) */
 	struct media_source	 media;	/* where rows come from (borrowed) */
 	struct auth_policy	 policy;
 	struct token_ctx	 tokens;

@@ -67,7 +67,7 @@ app_issue(struct app *app, const struct request *req, const struct body *body,
 		goto fail;
 	}
 
-	f.err = auth_bearer(&cfg->bearer_key, &app->policy,
+	f.err = auth_bearer(cfg->bearer_keys, &app->policy,
 	    req->authorization, now, &who, &f.why);
 	if (f.err != MG_OK)
 		goto fail;

@@ -228,7 +228,7 @@ auth_check_claims(yajl_val claims, const struct auth_policy *pol,
 }
 
 enum mg_err
-auth_bearer(const struct jws_key *key, const struct auth_policy *pol,
+auth_bearer(const struct jwks *keys, const struct auth_policy *pol,
     const char *header, time_t now, struct principal *who, const char **why)
 {
 	const char *tok;
@@ -238,7 +238,7 @@ auth_bearer(const struct jws_key *key, const struct auth_policy *pol,
 
 	if ((err = auth_parse_header(header, &tok, &len, why)) != MG_OK)
 		return err;
-	switch (jws_verify(key, tok, len, &claims)) {
+	switch (jwks_verify(keys, tok, len, &claims)) {
 	case JWS_OK:
 		break;
 	case JWS_WRONG_ALG:
@@ -246,6 +246,9 @@ auth_bearer(const struct jws_key *key, const struct auth_policy *pol,
 		return MG_EAUTH;
 	case JWS_BAD_SIGNATURE:
 		*why = "The bearer token's signature does not verify.";
+		return MG_EAUTH;
+	case JWS_UNKNOWN_KEY:
+		*why = "The bearer token's kid names no key for its algorithm.";
 		return MG_EAUTH;
 	case JWS_MALFORMED:
 	default:

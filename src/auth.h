@@ -16,6 +16,7 @@
 
 #include "err.h"
 #include "jws.h"
+#include "jwks.h"
 
 #define AUTH_HEADER_MAX	8192	/* longer Authorization values: 401 */
 #define AUTH_TENANT_MAX	256	/* longest tenant value accepted */
@@ -54,10 +55,10 @@ enum mg_err auth_check_claims(yajl_val claims, const struct auth_policy *pol,
     time_t now, struct principal *who, const char **why);
 
 /*
- * Whole bearer check: header syntax, signature with the pinned key, then
- * the claim rules.
+ * Whole bearer check: header syntax, signature with the key that keys
+ * picks for the header's alg and kid (jwks_pick), then the claim rules.
  */
-enum mg_err auth_bearer(const struct jws_key *key,
+enum mg_err auth_bearer(const struct jwks *keys,
     const struct auth_policy *pol, const char *header, time_t now,
     struct principal *who, const char **why);
 

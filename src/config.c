@@ -15,8 +15,7 @@
 
 #include "buf.h"
 #include "config.h"
-
-#define KEY_FILE_MAX	(64 * 1024)
+#include "keys.h"
 
 const char config_help[] =
 "usage: mediagate [--help | --version | --check-config]\n"
@@ -38,7 +37,8 @@ const char config_help[] =
 "  MEDIAGATE_TENANT_CLAIM       claim naming the tenant; empty: isolation off\n"
 "                               [default: tenant]\n"
 "  MEDIAGATE_TOKEN_SECRET_FILE  HMAC secret (>= 32 bytes) for download tokens\n"
-"                               [required]\n"
+"  MEDIAGATE_TOKEN_JWKS_FILE    or: JWKS of oct keys with kid; the first signs\n"
+"                               [one of the two is required]\n"
 "  MEDIAGATE_TOKEN_TTL          download token lifetime, seconds [default: 60]\n"
 "  MEDIAGATE_PUBLIC_URL         scheme://host[:port] of download URLs\n"
 "                               [default: from HTTPS, SERVER_NAME, SERVER_PORT]\n"
@@ -54,8 +54,11 @@ const char config_help[] =
 "  MEDIAGATE_AUDIT_LOG          absolute path of the audit log [default: off]\n"
 "\n"
 "Secret files must not be accessible to other users (chmod o-rwx).\n"
-"--check-config validates the environment, loads the keys, connects to the\n"
-"database and exits 0, or prints what is wrong and exits 1.\n";
+"Key files are re-read when they change (checked at most once a second)\n"
+"and at once on SIGHUP or SIGUSR2; invalid new content is not taken.\n"
+"--check-config validates the environment, loads the keys as a reload\n"
+"would (listing the keys of a set that are not usable, and why), connects\n"
+"to the database and exits 0, or prints what is wrong and exits 1.\n";
 
 static int fail(char *err, size_t errsz, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -264,6 +267,63 @@ parse_storage_root(const char *v, enum sendfile_kind kind, char **out,
 	return 0;
 }
 
+/*
+ * MEDIAGATE_JWT_ALG: one or more algorithm names, comma-separated (spaces
+ * around a name are allowed), each once.
+ */
+static int
+parse_algs(const char *v, struct config *cfg, char *err, size_t errsz)
+{
+	char name[16];
+	const char *p = v, *end;
+	size_t i, n;
+
+	cfg->jwt_nalgs = 0;
+	for (;;) {
+		p += strspn(p, " ");
+		end = p + strcspn(p, ",");
+		n = (size_t)(end - p);
+		while (n > 0 && p[n - 1] == ' ')
+			n--;
+		if (n == 0 || n >= sizeof(name))
+			goto bad;
+		memcpy(name, p, n);
+		name[n] = '\0';
+		if (jws_alg_parse(name, &cfg->jwt_algs[cfg->jwt_nalgs]) != 0)
+			goto bad;
+		for (i = 0; i < cfg->jwt_nalgs; i++)
+			if (cfg->jwt_algs[i] == cfg->jwt_algs[cfg->jwt_nalgs])
+				return fail(err, errsz, "MEDIAGATE_JWT_ALG: "
+				    "'%s' lists %s twice", v, name);
+		cfg->jwt_nalgs++;
+		if (*end == '\0')
+			break;
+		p = end + 1;
+	}
+	cfg->jwt_alg = cfg->jwt_algs[0];
+	return 0;
+bad:
+	return fail(err, errsz, "MEDIAGATE_JWT_ALG: '%s' is not one of "
+	    "HS256 HS384 HS512 RS256 RS384 RS512 ES256 ES384 ES512 (or a "
+	    "comma-separated list of them)", v);
+}
+
+/* A secret comes from a single-key file or from a set, not both. */
+static int
+key_source(config_getenv_fn get, const char *file_var, const char *set_var,
+    char **file, char **set, char *err, size_t errsz)
+{
+	const char *f = get_nonempty(get, file_var);
+	const char *s = get_nonempty(get, set_var);
+
+	if (f != NULL && s != NULL)
+		return fail(err, errsz, "%s and %s: set only one of them",
+		    file_var, set_var);
+	*file = f != NULL ? xstrdup(f) : NULL;
+	*set = s != NULL ? xstrdup(s) : NULL;
+	return 0;
+}
+
 int
 config_parse(struct config *cfg, config_getenv_fn get, char *err,
     size_t errsz)
@@ -275,14 +335,20 @@ config_parse(struct config *cfg, config_getenv_fn get, char *err,
 	cfg->db = xstrdup(v != NULL ? v : "");
 
 	v = get_nonempty(get, "MEDIAGATE_JWT_ALG");
-	if (jws_alg_parse(v != NULL ? v : "HS256", &cfg->jwt_alg) != 0)
-		return fail(err, errsz, "MEDIAGATE_JWT_ALG: '%s' is not one of "
-		    "HS256 HS384 HS512 RS256 RS384 RS512 ES256 ES384 ES512", v);
+	if (parse_algs(v != NULL ? v : "HS256", cfg, err, errsz) != 0)
+		return -1;
 
-	if ((v = get_nonempty(get, "MEDIAGATE_JWT_KEY_FILE")) == NULL)
+	if (key_source(get, "MEDIAGATE_JWT_KEY_FILE", "MEDIAGATE_JWT_JWKS_FILE",
+	    &cfg->jwt_key_file, &cfg->jwt_jwks_file, err, errsz) != 0)
+		return -1;
+	if (cfg->jwt_key_file == NULL && cfg->jwt_jwks_file == NULL)
 		return fail(err, errsz, "MEDIAGATE_JWT_KEY_FILE: required (a "
-		    "file with the HMAC secret or the PEM public key)");
-	cfg->jwt_key_file = xstrdup(v);
+		    "file with the HMAC secret or the PEM public key), or "
+		    "MEDIAGATE_JWT_JWKS_FILE (a JSON Web Key Set)");
+	if (cfg->jwt_nalgs > 1 && cfg->jwt_jwks_file == NULL)
+		return fail(err, errsz, "MEDIAGATE_JWT_ALG: lists %zu "
+		    "algorithms; more than one needs MEDIAGATE_JWT_JWKS_FILE "
+		    "(a key file holds one key)", cfg->jwt_nalgs);
 
 	if ((v = get_nonempty(get, "MEDIAGATE_JWT_ISSUER")) != NULL)
 		cfg->jwt_issuer = xstrdup(v);
@@ -303,10 +369,14 @@ config_parse(struct config *cfg, config_getenv_fn get, char *err,
 		cfg->tenant_claim = xstrdup(v);
 	}
 
-	if ((v = get_nonempty(get, "MEDIAGATE_TOKEN_SECRET_FILE")) == NULL)
+	if (key_source(get, "MEDIAGATE_TOKEN_SECRET_FILE",
+	    "MEDIAGATE_TOKEN_JWKS_FILE", &cfg->token_secret_file,
+	    &cfg->token_jwks_file, err, errsz) != 0)
+		return -1;
+	if (cfg->token_secret_file == NULL && cfg->token_jwks_file == NULL)
 		return fail(err, errsz, "MEDIAGATE_TOKEN_SECRET_FILE: required "
-		    "(a file with at least %d secret bytes)", CONFIG_SECRET_MIN);
-	cfg->token_secret_file = xstrdup(v);
+		    "(a file with at least %d secret bytes), or "
+		    "MEDIAGATE_TOKEN_JWKS_FILE (a keyring)", CONFIG_SECRET_MIN);
 	if (parse_long(get, "MEDIAGATE_TOKEN_TTL", 60, 1, 86400,
 	    &cfg->token_ttl, err, errsz) != 0)
 		return -1;
@@ -338,108 +408,11 @@ config_parse(struct config *cfg, config_getenv_fn get, char *err,
 	return config_parse_ops(cfg, get, err, errsz);
 }
 
-/*
- * Read a whole key file into *out (NUL-terminated; caller frees).  A
- * secret must not be accessible to other users: a key that any local
- * account can read is a key an attacker may already have.
- */
-static int
-read_key_file(const char *var, const char *path, int secret,
-    unsigned char **out, size_t *len, char *err, size_t errsz)
-{
-	struct stat st;
-	unsigned char *p;
-	ssize_t n;
-	size_t got = 0;
-	int fd;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return fail(err, errsz, "%s: cannot open %s: %s", var, path,
-		    strerror(errno));
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return fail(err, errsz, "%s: %s is not a regular file", var,
-		    path);
-	}
-	if (secret && (st.st_mode & S_IRWXO) != 0) {
-		close(fd);
-		return fail(err, errsz, "%s: %s is accessible to other users "
-		    "(mode %04o); chmod o-rwx it", var, path,
-		    (unsigned)(st.st_mode & 07777));
-	}
-	if (st.st_size > KEY_FILE_MAX) {
-		close(fd);
-		return fail(err, errsz, "%s: %s is larger than %d bytes", var,
-		    path, KEY_FILE_MAX);
-	}
-	p = xmalloc((size_t)st.st_size + 1);
-	while (got < (size_t)st.st_size &&
-	    (n = read(fd, p + got, (size_t)st.st_size - got)) != 0) {
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			close(fd);
-			free(p);
-			return fail(err, errsz, "%s: cannot read %s: %s", var,
-			    path, strerror(errno));
-		}
-		got += (size_t)n;
-	}
-	close(fd);
-	p[got] = '\0';
-	*out = p;
-	*len = got;
-	return 0;
-}
-
 int
 config_load_keys(struct config *cfg, char *err, size_t errsz)
 {
-	struct jws_key *bk = &cfg->bearer_key, *tk = &cfg->token_key;
-	int hmac = jws_alg_is_hmac(cfg->jwt_alg);
-	char why[256];
-
-	bk->alg = cfg->jwt_alg;
-	if (read_key_file("MEDIAGATE_JWT_KEY_FILE", cfg->jwt_key_file, hmac,
-	    &bk->bytes, &bk->len, err, errsz) != 0)
-		return -1;
-	if (hmac && bk->len < CONFIG_SECRET_MIN)
-		return fail(err, errsz, "MEDIAGATE_JWT_KEY_FILE: %s holds %zu "
-		    "bytes; an HMAC secret needs at least %d",
-		    cfg->jwt_key_file, bk->len, CONFIG_SECRET_MIN);
-	if (jws_key_prepare(bk, why, sizeof(why)) != 0)
-		return fail(err, errsz, "MEDIAGATE_JWT_KEY_FILE: %s is %s",
-		    cfg->jwt_key_file, why);
-
-	tk->alg = JWS_HS256;
-	if (read_key_file("MEDIAGATE_TOKEN_SECRET_FILE",
-	    cfg->token_secret_file, 1, &tk->bytes, &tk->len, err, errsz) != 0)
-		return -1;
-	if (tk->len < CONFIG_SECRET_MIN)
-		return fail(err, errsz, "MEDIAGATE_TOKEN_SECRET_FILE: %s holds "
-		    "%zu bytes; at least %d are needed", cfg->token_secret_file,
-		    tk->len, CONFIG_SECRET_MIN);
-	if (jws_key_prepare(tk, why, sizeof(why)) != 0)
-		return fail(err, errsz, "MEDIAGATE_TOKEN_SECRET_FILE: %s is %s",
-		    cfg->token_secret_file, why);
-	/* One secret for both would let a bearer token pass as a download
-	 * token and the other way round. */
-	if (hmac && bk->len == tk->len &&
-	    memcmp(bk->bytes, tk->bytes, tk->len) == 0)
-		return fail(err, errsz, "MEDIAGATE_TOKEN_SECRET_FILE: must "
-		    "differ from the bearer secret in MEDIAGATE_JWT_KEY_FILE");
-	return 0;
-}
-
-static void
-free_secret(struct jws_key *k)
-{
-	jws_key_release(k);
-	if (k->bytes != NULL)
-		explicit_bzero(k->bytes, k->len);
-	free(k->bytes);
-	k->bytes = NULL;
-	k->len = 0;
+	return keys_load(cfg, &cfg->bearer_keys, &cfg->token_keys,
+	    &cfg->bearer_file_id, &cfg->token_file_id, err, errsz);
 }
 
 void
@@ -447,17 +420,19 @@ config_free(struct config *cfg)
 {
 	free(cfg->db);
 	free(cfg->jwt_key_file);
+	free(cfg->jwt_jwks_file);
 	free(cfg->jwt_issuer);
 	free(cfg->jwt_audience);
 	free(cfg->tenant_claim);
 	free(cfg->token_secret_file);
+	free(cfg->token_jwks_file);
 	free(cfg->public_url);
 	free(cfg->base_path);
 	free(cfg->storage_root);
 	free(cfg->metrics_file);
 	free(cfg->audit_log);
-	free_secret(&cfg->bearer_key);
-	free_secret(&cfg->token_key);
+	jwks_free(cfg->bearer_keys);
+	jwks_free(cfg->token_keys);
 	memset(cfg, 0, sizeof(*cfg));
 }
 

@@ -171,16 +171,58 @@ prepare_hmac(struct jws_key *key, char *err, size_t errsz)
 	return 0;
 }
 
-int
-jws_key_prepare(struct jws_key *key, char *err, size_t errsz)
+/* RS and ES: the key must suit the algorithm (RSA of at least 2048 bits;
+ * EC on the algorithm's curve, RFC 7518 §3.4). */
+static int
+check_pkey(const struct jws_key *key, EVP_PKEY *pk, char *err, size_t errsz)
 {
 	static const char *const curve[] = { "prime256v1", "secp384r1",
 	    "secp521r1" };
 	const char *name = alg_names[key->alg];
 	char group[64];
+	int base = EVP_PKEY_get_base_id(pk);
+
+	if (key->alg <= JWS_RS512) {
+		if (base != EVP_PKEY_RSA) {
+			snprintf(err, errsz, "not an RSA key, as %s needs",
+			    name);
+			return -1;
+		}
+		if (EVP_PKEY_get_bits(pk) < 2048) {
+			snprintf(err, errsz, "an RSA key of %d bits; at least "
+			    "2048 are needed", EVP_PKEY_get_bits(pk));
+			return -1;
+		}
+	} else if (base != EVP_PKEY_EC ||
+	    EVP_PKEY_get_group_name(pk, group, sizeof(group), NULL) != 1 ||
+	    strcmp(group, curve[key->alg - JWS_ES256]) != 0) {
+		snprintf(err, errsz, "not an EC key on curve %s, as %s needs",
+		    curve[key->alg - JWS_ES256], name);
+		return -1;
+	}
+	return 0;
+}
+
+int
+jws_key_adopt(struct jws_key *key, void *pkey, char *err, size_t errsz)
+{
+	if (jws_alg_is_hmac(key->alg) || pkey == NULL ||
+	    check_pkey(key, pkey, err, errsz) != 0) {
+		if (jws_alg_is_hmac(key->alg) || pkey == NULL)
+			snprintf(err, errsz, "not a public key for %s",
+			    alg_names[key->alg]);
+		EVP_PKEY_free(pkey);
+		return -1;
+	}
+	key->pkey = pkey;
+	return 0;
+}
+
+int
+jws_key_prepare(struct jws_key *key, char *err, size_t errsz)
+{
 	EVP_PKEY *pk;
 	BIO *bio;
-	int base;
 
 	if (jws_alg_is_hmac(key->alg))
 		return prepare_hmac(key, err, errsz);
@@ -192,30 +234,7 @@ jws_key_prepare(struct jws_key *key, char *err, size_t errsz)
 		    "KEY-----)");
 		return -1;
 	}
-	base = EVP_PKEY_get_base_id(pk);
-	if (key->alg <= JWS_RS512) {
-		if (base != EVP_PKEY_RSA) {
-			snprintf(err, errsz, "not an RSA key, as %s needs",
-			    name);
-			goto bad;
-		}
-		if (EVP_PKEY_get_bits(pk) < 2048) {
-			snprintf(err, errsz, "an RSA key of %d bits; at least "
-			    "2048 are needed", EVP_PKEY_get_bits(pk));
-			goto bad;
-		}
-	} else if (base != EVP_PKEY_EC ||
-	    EVP_PKEY_get_group_name(pk, group, sizeof(group), NULL) != 1 ||
-	    strcmp(group, curve[key->alg - JWS_ES256]) != 0) {
-		snprintf(err, errsz, "not an EC key on curve %s, as %s needs",
-		    curve[key->alg - JWS_ES256], name);
-		goto bad;
-	}
-	key->pkey = pk;
-	return 0;
-bad:
-	EVP_PKEY_free(pk);
-	return -1;
+	return jws_key_adopt(key, pk, err, errsz);
 }
 
 void
@@ -320,29 +339,57 @@ decode_json_part(const char *part, size_t len)
 	return v;
 }
 
-/* RFC 7515 §4.1: the header must name exactly the pinned algorithm and
- * carry no "crit" extension, since mediagate understands none. */
+/*
+ * RFC 7515 §4.1: the header must name an algorithm mediagate knows and
+ * carry no "crit" extension, since mediagate understands none.  hdr->kid
+ * points into h; a kid that is not a string (§4.1.4) names no key.
+ */
 static enum jws_result
-check_header(yajl_val hdr, enum jws_alg want)
+check_header(yajl_val h, struct jws_header *hdr)
 {
-	const char *alg = sjson_string(sjson_get(hdr, "alg"));
+	const char *alg = sjson_string(sjson_get(h, "alg"));
+	yajl_val kid = sjson_get(h, "kid");
 
 	if (alg == NULL)
 		return JWS_MALFORMED;
-	if (sjson_get(hdr, "crit") != NULL)
+	if (sjson_get(h, "crit") != NULL)
 		return JWS_MALFORMED;
-	if (strcmp(alg, alg_names[want]) != 0)
+	hdr->has_kid = kid != NULL;
+	hdr->kid = sjson_string(kid);
+	if (jws_alg_parse(alg, &hdr->alg) != 0)
 		return JWS_WRONG_ALG;
 	return JWS_OK;
+}
+
+/* The pick of a single key: its algorithm or nothing; kid plays no part. */
+static const struct jws_key *
+pick_one(const void *arg, const struct jws_header *hdr, enum jws_result *res)
+{
+	const struct jws_key *key = arg;
+
+	if (hdr->alg != key->alg) {
+		*res = JWS_WRONG_ALG;
+		return NULL;
+	}
+	return key;
 }
 
 enum jws_result
 jws_verify(const struct jws_key *key, const char *token, size_t len,
     yajl_val *claims)
 {
+	return jws_verify_pick(pick_one, key, token, len, claims);
+}
+
+enum jws_result
+jws_verify_pick(jws_pick_fn pick, const void *arg, const char *token,
+    size_t len, yajl_val *claims)
+{
 	const char *dot1, *dot2, *end = token + len;
+	struct jws_header hdr = { .kid = NULL, .has_kid = 0 };
+	const struct jws_key *key;
 	enum jws_result res;
-	yajl_val hdr;
+	yajl_val h;
 	unsigned char *sig;
 	long sig_len;
 	bool ok;
@@ -357,12 +404,13 @@ jws_verify(const struct jws_key *key, const char *token, size_t len,
 	    dot1 == token || dot2 == dot1 + 1 || dot2 + 1 == end)
 		return JWS_MALFORMED;
 
-	if ((hdr = decode_json_part(token, (size_t)(dot1 - token))) == NULL)
+	if ((h = decode_json_part(token, (size_t)(dot1 - token))) == NULL)
 		return JWS_MALFORMED;
-	res = check_header(hdr, key->alg);
-	yajl_tree_free(hdr);
-	if (res != JWS_OK)
-		return res;
+	res = check_header(h, &hdr);
+	key = res == JWS_OK ? pick(arg, &hdr, &res) : NULL;
+	yajl_tree_free(h);	/* hdr.kid dies here; key does not use it */
+	if (key == NULL)
+		return res != JWS_OK ? res : JWS_UNKNOWN_KEY;
 
 	/* The signing input is header.payload exactly as sent. */
 	sig = xmalloc((size_t)(end - dot2) * 3 / 4 + 1);

@@ -6,8 +6,9 @@
  * verification when the key is empty, so the header is checked here first:
  * its "alg" must equal the configured algorithm exactly, which refuses
  * "none" (in any spelling) and HMAC tokens presented to an RSA/EC key.
- * Header members that name other keys (kid, jku, x5u, jwk, x5c) are
- * ignored: the key comes from configuration only.
+ * Header members that carry or locate a key (jku, x5u, jwk, x5c) are
+ * ignored: the key comes from configuration only.  "kid" only chooses
+ * among configured keys, through jws_verify_pick() (jwks.c).
  *
  * Signatures are checked here with libcrypto, and the claims are read by
  * one parser (yajl, through sjson) whatever the algorithm.  libjwt 1.10
@@ -46,7 +47,24 @@ enum jws_result {
 	JWS_MALFORMED,		/* not three base64url parts of JSON */
 	JWS_WRONG_ALG,		/* header alg is not the pinned one */
 	JWS_BAD_SIGNATURE,	/* signature does not verify */
+	JWS_UNKNOWN_KEY,	/* no configured key for the header's kid */
 };
+
+/* The header members that choose the key. */
+struct jws_header {
+	enum jws_alg	 alg;
+	const char	*kid;	/* NULL: no kid, or not a string; borrowed
+				   for the call */
+	int		 has_kid;	/* the header has a kid member */
+};
+
+/*
+ * Choose the key for a token whose header is hdr, or return NULL with *res
+ * set to JWS_WRONG_ALG or JWS_UNKNOWN_KEY.  The key returned must have
+ * alg == hdr->alg.
+ */
+typedef const struct jws_key *(*jws_pick_fn)(const void *arg,
+    const struct jws_header *hdr, enum jws_result *res);
 
 /* Parse an algorithm name ("HS256" …, exact case); 0 on success. */
 int		 jws_alg_parse(const char *name, enum jws_alg *out);
@@ -65,12 +83,28 @@ int	jws_key_prepare(struct jws_key *key, char *err, size_t errsz);
 void	jws_key_release(struct jws_key *key);
 
 /*
+ * RS and ES: prepare key from an already parsed public key (an EVP_PKEY,
+ * e.g. converted from a JWK), with the same checks as jws_key_prepare().
+ * pkey is taken over, and freed on failure too.
+ */
+int	jws_key_adopt(struct jws_key *key, void *pkey, char *err,
+	    size_t errsz);
+
+/*
  * Verify token[0..len) against key.  On JWS_OK, *claims is the payload as a
  * JSON object without duplicate names; the caller owns it and frees it with
  * yajl_tree_free().  On failure *claims is NULL.
  */
 enum jws_result jws_verify(const struct jws_key *key, const char *token,
     size_t len, yajl_val *claims);
+
+/*
+ * Same, with the key chosen by pick(arg, header) once the header is known
+ * to be well formed and to name an algorithm mediagate knows.  jws_verify()
+ * is this with a pick that returns key when the algorithms are equal.
+ */
+enum jws_result jws_verify_pick(jws_pick_fn pick, const void *arg,
+    const char *token, size_t len, yajl_val *claims);
 
 /*
  * base64url without padding (RFC 7515 §2).  jws_b64_decode returns the

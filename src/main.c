@@ -20,10 +20,12 @@
 #include "audit.h"
 #include "config.h"
 #include "db.h"
+#include "keys.h"
 #include "log.h"
 #include "metrics.h"
 
 static volatile sig_atomic_t stopping;
+static volatile sig_atomic_t reload_asked;
 
 /*
  * SIGTERM (systemd, spawn-fcgi supervisors) and SIGUSR1 (mod_fcgid,
@@ -39,6 +41,23 @@ on_stop(int sig)
 	FCGX_ShutdownPending();
 }
 
+/*
+ * SIGHUP and SIGUSR2 (the one signal multiwatch forwards) re-read the key
+ * files (contract §3.1); their default action would kill the process.  The
+ * handler only sets a flag and the loop reloads before the next request,
+ * so no request is ever answered with the old keys after the signal.
+ * SA_RESTART: an idle process stays in accept(2) and reloads when its next
+ * request arrives, and, more to the point, a read(2) of a request in
+ * progress is restarted instead of failing with EINTR, which libfcgi would
+ * turn into a broken request.
+ */
+static void
+on_reload(int sig)
+{
+	(void)sig;
+	reload_asked = 1;
+}
+
 static int
 install_signals(void)
 {
@@ -50,6 +69,11 @@ install_signals(void)
 	if (sigaction(SIGTERM, &sa, NULL) != 0 ||
 	    sigaction(SIGUSR1, &sa, NULL) != 0 ||
 	    sigaction(SIGINT, &sa, NULL) != 0)
+		return -1;
+	sa.sa_handler = on_reload;
+	sa.sa_flags = SA_RESTART;
+	if (sigaction(SIGHUP, &sa, NULL) != 0 ||
+	    sigaction(SIGUSR2, &sa, NULL) != 0)
 		return -1;
 	/* A client that goes away mid-response must not kill us. */
 	sa.sa_handler = SIG_IGN;
@@ -129,6 +153,10 @@ check_config(const struct config *cfg)
 	struct db *db = db_new(cfg->db);
 	int rc = 0;
 
+	/* The keys were loaded as a reload loads them (keys_load); what a
+	 * set holds is listed whatever the database says. */
+	keys_report(cfg, stdout);
+	fflush(stdout);
 	if (db_connect(db, err, sizeof(err)) != MG_OK) {
 		fprintf(stderr, "mediagate: MEDIAGATE_DB: %s\n", err);
 		rc = 1;
@@ -140,10 +168,12 @@ check_config(const struct config *cfg)
 	    metrics_attach(cfg->metrics_file, err, sizeof(err)) < 0) {
 		fprintf(stderr, "mediagate: %s\n", err);
 		rc = 1;
-	} else
-		printf("mediagate: configuration OK (%s bearer key, database "
+	} else {
+		printf("mediagate: configuration OK (%s bearer key%s, database "
 		    "reachable, downloads %s)\n", jws_alg_name(cfg->jwt_alg),
+		    cfg->jwt_jwks_file != NULL ? " set" : "",
 		    cfg->storage_root ? "on" : "off");
+	}
 	db_free(db);
 	return rc;
 }
@@ -184,9 +214,32 @@ open_ops(const struct config *cfg)
 	return 0;
 }
 
-static int
-serve(const struct config *cfg)
+/*
+ * Reload the keys if asked to by a signal or if a key file changed, and
+ * count the outcome (mediagate_key_reloads_total, §7.2).
+ */
+static void
+maybe_reload(struct config *cfg, struct keys_watch *watch)
 {
+	bool force = reload_asked != 0;
+
+	reload_asked = 0;
+	switch (keys_poll(cfg, watch, force)) {
+	case KEYS_RELOADED:
+		metrics_key_reload(true);
+		break;
+	case KEYS_FAILED:
+		metrics_key_reload(false);
+		break;
+	case KEYS_UNCHANGED:
+		break;
+	}
+}
+
+static int
+serve(struct config *cfg)
+{
+	struct keys_watch watch = { { 0, 0 }, false };
 	struct db *db;
 	struct media_source media;
 	struct app app;
@@ -221,7 +274,9 @@ serve(const struct config *cfg)
 	app_init(&app, cfg, &media);
 	app.version = PACKAGE_VERSION;
 
+	keys_poll(cfg, &watch, false);	/* start the once-a-second clock */
 	while (!stopping && FCGX_Accept_r(&fr) >= 0) {
+		maybe_reload(cfg, &watch);
 		/* CLOCK_MONOTONIC is read through the vDSO: no system call. */
 		clock_gettime(CLOCK_MONOTONIC, &t0);
 		request_parse(&req, fr.envp);

@@ -15,6 +15,8 @@ _Static_assert(TOKEN_MAX_LEN <= ROUTE_TOKEN_MAX,
     "an issued token must fit the download route");
 _Static_assert(TOKEN_MAX_LEN <= JWS_MAX_LEN,
     "an issued token must fit the verifier");
+_Static_assert(JWKS_KID_MAX <= TOKEN_KID_MAX,
+    "a keyring's kid must fit TOKEN_MAX_LEN");
 
 /* Fill p with n bytes from the kernel CSPRNG (getrandom(2)). */
 static int
@@ -49,6 +51,7 @@ token_mint_jti(const struct token_ctx *ctx, const char *id,
 {
 	unsigned char rnd[TOKEN_JTI_BYTES];
 	char jti[TOKEN_JTI_BYTES * 4 / 3 + 3];
+	const struct jwks_entry *signer = jwks_signer(ctx->keys);
 	jwt_t *jwt = NULL;
 	char *s = NULL;
 	enum mg_err err = MG_EINTERNAL;
@@ -69,8 +72,10 @@ token_mint_jti(const struct token_ctx *ctx, const char *id,
 	    jwt_add_grant_int(jwt, "iat", (long)now) != 0 ||
 	    jwt_add_grant_int(jwt, "exp", (long)now + ctx->ttl) != 0 ||
 	    jwt_add_grant(jwt, "jti", jti) != 0 ||
-	    jwt_set_alg(jwt, JWT_ALG_HS256, ctx->key.bytes,
-	    (int)ctx->key.len) != 0 ||
+	    (signer->kid != NULL &&
+	    jwt_add_header(jwt, "kid", signer->kid) != 0) ||
+	    jwt_set_alg(jwt, JWT_ALG_HS256, signer->key.bytes,
+	    (int)signer->key.len) != 0 ||
 	    (s = jwt_encode_str(jwt)) == NULL)
 		goto done;
 	/* Cannot happen (TOKEN_MAX_LEN); a token we would refuse is not
@@ -147,7 +152,7 @@ token_check_jti(const struct token_ctx *ctx, const char *token,
 
 	*tenant = '\0';
 	*jti = '\0';
-	if (jws_verify(&ctx->key, token, strlen(token), &claims) != JWS_OK) {
+	if (jwks_verify(ctx->keys, token, strlen(token), &claims) != JWS_OK) {
 		*why = "The download token is malformed or forged.";
 		return MG_EFORBIDDEN;
 	}

@@ -2,6 +2,10 @@
  * token.h — download tokens: compact JWS, HS256, signed with the token
  * secret, claims sub (media id), tenant (with isolation on), iat, exp and a
  * random jti.  Self-contained, so any responder with the secret checks it.
+ *
+ * With a keyring (MEDIAGATE_TOKEN_JWKS_FILE) the first key signs and its
+ * kid goes into the header; a token verifies only with the key its kid
+ * names (contract §4).  A single secret signs without kid, as before.
  */
 #ifndef MG_TOKEN_H
 #define MG_TOKEN_H
@@ -13,6 +17,7 @@
 #include "buf.h"
 #include "err.h"
 #include "jws.h"
+#include "jwks.h"
 #include "route.h"
 
 #define TOKEN_JTI_BYTES	16	/* 128 random bits */
@@ -40,7 +45,7 @@
 	TOKEN_B64_LEN(TOKEN_PAYLOAD_JSON_MAX) + 1 + TOKEN_B64_LEN(32))
 
 struct token_ctx {
-	struct jws_key	 key;		/* alg JWS_HS256, the token secret */
+	const struct jwks *keys;	/* HS256; borrowed from the config */
 	long		 ttl;		/* lifetime in seconds */
 	int		 tenant_on;	/* put/check the tenant claim */
 };

@@ -17,6 +17,8 @@ main(void)
 	srunner_add_suite(sr, suite_config());
 	srunner_add_suite(sr, suite_request());
 	srunner_add_suite(sr, suite_storage());
+	srunner_add_suite(sr, suite_jwks());
+	srunner_add_suite(sr, suite_keys());
 	srunner_add_suite(sr, suite_core());
 	srunner_add_suite(sr, suite_jws());
 	srunner_add_suite(sr, suite_mime());

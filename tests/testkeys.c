@@ -130,6 +130,18 @@ tk_verify_key(const struct testkey *k)
 	return k->verify;
 }
 
+struct jwks *
+tk_verify_set(const struct testkey *k)
+{
+	struct jwks *set;
+	char err[256];
+
+	if (jwks_single(k->alg, (const unsigned char *)k->pub, k->pub_len,
+	    &set, err, sizeof(err)) != 0)
+		die(err);
+	return set;
+}
+
 char *
 tk_mint(const struct testkey *k, const char *claims_json)
 {

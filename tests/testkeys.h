@@ -11,6 +11,7 @@
 #include <stddef.h>
 
 #include "jws.h"
+#include "jwks.h"
 
 struct testkey {
 	enum jws_alg	 alg;
@@ -32,6 +33,10 @@ void	 tk_free(struct testkey *k);
 /* The verification key mediagate would be configured with; it belongs to
  * k and lives until tk_free(k). */
 struct jws_key tk_verify_key(const struct testkey *k);
+
+/* k's public half (or secret) as a one-key set, the way a single-key
+ * variable is loaded; the caller frees it with jwks_free(). */
+struct jwks *tk_verify_set(const struct testkey *k);
 
 /* Mint with libjwt: header {"alg":…,"typ":"JWT"}, claims from JSON text.
  * Returns a malloc'd string. */

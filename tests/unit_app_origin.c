@@ -51,8 +51,8 @@ setup(void)
 	tk_generate(&secret, JWS_HS256);
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.jwt_alg = JWS_HS256;
-	cfg.bearer_key = tk_verify_key(&bearer);
-	cfg.token_key = tk_verify_key(&secret);
+	cfg.bearer_keys = tk_verify_set(&bearer);
+	cfg.token_keys = tk_verify_set(&secret);
 	cfg.tenant_claim = "tenant";
 	cfg.token_ttl = 60;
 	cfg.jwt_leeway = 30;
@@ -73,6 +73,8 @@ teardown(void)
 	app_free(&app);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", storage);
 	ck_assert_int_eq(system(cmd), 0);
+	jwks_free(cfg.bearer_keys);
+	jwks_free(cfg.token_keys);
 	tk_free(&bearer);
 	tk_free(&secret);
 }

@@ -226,12 +226,16 @@ header_of(const char *token)
 static enum mg_err
 bearer_why(const struct testkey *verify, const char *token, const char **why)
 {
-	struct jws_key key = tk_verify_key(verify);
 	struct principal who;
-	char *h = header_of(token);
+	struct jwks *keys;
+	char *h = header_of(token), err_line[256];
 	enum mg_err err;
 
-	err = auth_bearer(&key, &plain, h, NOW, &who, why);
+	ck_assert_msg(jwks_single(verify->alg, (const unsigned char *)verify->pub,
+	    verify->pub_len, &keys, err_line, sizeof(err_line)) == 0, "%s",
+	    err_line);
+	err = auth_bearer(keys, &plain, h, NOW, &who, why);
+	jwks_free(keys);
 	free(h);
 	return err;
 }

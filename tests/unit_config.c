@@ -83,8 +83,8 @@ START_TEST(defaults)
 	ck_assert_str_eq(cfg.base_path, "");
 	ck_assert_ptr_null(cfg.storage_root);
 	ck_assert_int_eq(cfg.sendfile, SENDFILE_X_SENDFILE);
-	ck_assert_int_eq(cfg.bearer_key.len, 40);
-	ck_assert_int_eq(cfg.token_key.alg, JWS_HS256);
+	ck_assert_int_eq(cfg.bearer_keys->keys[0].key.len, 40);
+	ck_assert_int_eq(cfg.token_keys->keys[0].key.alg, JWS_HS256);
 	config_free(&cfg);
 }
 END_TEST

@@ -120,8 +120,8 @@ core_setup(void)
 	cfg.base_path = "";
 	cfg.storage_root = root;
 	cfg.sendfile = SENDFILE_X_SENDFILE;
-	cfg.bearer_key = tk_verify_key(&bearer_key);
-	cfg.token_key = tk_verify_key(&token_key);
+	cfg.bearer_keys = tk_verify_set(&bearer_key);
+	cfg.token_keys = tk_verify_set(&token_key);
 	app_init(&app, &cfg, &src);
 }
 
@@ -131,6 +131,8 @@ core_teardown(void)
 	char *cmd;
 
 	app_free(&app);
+	jwks_free(cfg.bearer_keys);
+	jwks_free(cfg.token_keys);
 	tk_free(&bearer_key);
 	tk_free(&token_key);
 	ck_assert_int_ne(asprintf(&cmd, "rm -rf '%s'", root), -1);

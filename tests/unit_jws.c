@@ -160,7 +160,7 @@ START_TEST(download_token_one_spelling)
 	int d;
 
 	tk_generate(&k, JWS_HS256);
-	ctx.key = tk_verify_key(&k);
+	ctx.keys = tk_verify_set(&k);
 	ck_assert_int_eq(token_mint(&ctx, "m1", "acme", NOW, &b, &why), MG_OK);
 	ck_assert_int_eq(token_check(&ctx, b.ptr, "m1", NOW, tenant, &why),
 	    MG_OK);
@@ -171,6 +171,7 @@ START_TEST(download_token_one_spelling)
 		free(alt);
 	}
 	buf_free(&b);
+	jwks_free((struct jwks *)ctx.keys);
 	tk_free(&k);
 }
 END_TEST

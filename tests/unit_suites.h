@@ -13,6 +13,8 @@ Suite	*suite_render(void);
 Suite	*suite_config(void);
 Suite	*suite_request(void);
 Suite	*suite_storage(void);
+Suite	*suite_jwks(void);
+Suite	*suite_keys(void);
 Suite	*suite_core(void);
 Suite	*suite_jws(void);
 Suite	*suite_mime(void);

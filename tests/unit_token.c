@@ -18,8 +18,13 @@ static struct token_ctx ctx;
 static void
 setup(void)
 {
+	struct jwks *keys;
+	char err[256];
+
 	tk_generate(&secret, JWS_HS256);
-	ctx.key = tk_verify_key(&secret);
+	ck_assert(jwks_single(JWS_HS256, (const unsigned char *)secret.pub,
+	    secret.pub_len, &keys, err, sizeof(err)) == 0);
+	ctx.keys = keys;
 	ctx.ttl = 60;
 	ctx.tenant_on = 1;
 }
@@ -27,6 +32,7 @@ setup(void)
 static void
 teardown(void)
 {
+	jwks_free((struct jwks *)ctx.keys);
 	tk_free(&secret);
 }
 

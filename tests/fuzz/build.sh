@@ -33,15 +33,16 @@ die() {
 command -v "$cc" >/dev/null 2>&1 || die "$cc not found (apt-get install clang libclang-rt-14-dev)"
 command -v pkg-config >/dev/null 2>&1 || die "pkg-config not found"
 
-pkgs=(fcgi yajl libjwt libpq libcrypto)
+pkgs=(fcgi yajl libjwt libpq libcrypto jose jansson)
 pkg_cflags=$(pkg-config --cflags "${pkgs[@]}") || die "pkg-config: missing development packages for ${pkgs[*]}"
-pkg_libs=$(pkg-config --libs yajl libjwt libcrypto) || die "pkg-config failed"
+pkg_libs=$(pkg-config --libs yajl libjwt jose jansson libcrypto) || die "pkg-config failed"
 read -r -a pkg_cflags_a <<<"$pkg_cflags"
 read -r -a pkg_libs_a <<<"$pkg_libs"
 
 warn=(-Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 	-Wformat=2 -Wno-unused-parameter)
-common=(-g -O1 -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+# -D_GNU_SOURCE as AC_USE_SYSTEM_EXTENSIONS gives the autotools build.
+common=(-g -O1 -fno-omit-frame-pointer -fno-sanitize-recover=undefined -D_GNU_SOURCE
 	"${warn[@]}" -I"$top/src" "${pkg_cflags_a[@]}")
 
 harnesses=("$@")

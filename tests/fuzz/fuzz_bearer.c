@@ -51,6 +51,7 @@ static struct jws_key hs_key = {
 static struct jws_key es_key = { .alg = JWS_ES256 };
 static struct jws_key rs_key = { .alg = JWS_RS256 };
 static EVP_PKEY *es_priv;	/* signs the ES256 tokens of step 4 */
+static struct jwks *hs_set;	/* the download-token secret as a set */
 
 static const struct auth_policy policies[] = {
 	{ NULL, NULL, "tenant", "media:read", 30 },
@@ -89,6 +90,11 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	char err[256];
 
 	if (jws_key_prepare(&hs_key, err, sizeof(err)) != 0) {
+		fprintf(stderr, "fuzz_bearer: %s\n", err);
+		abort();
+	}
+	if (jwks_single(JWS_HS256, secret, sizeof(secret), &hs_set, err,
+	    sizeof(err)) != 0) {
 		fprintf(stderr, "fuzz_bearer: %s\n", err);
 		abort();
 	}
@@ -149,7 +155,7 @@ check_claims(yajl_val claims)
 	 * so that the rules past the sub check are reached. */
 	sub = sjson_string(sjson_get(claims, "sub"));
 	memset(&ctx, 0, sizeof(ctx));
-	ctx.key = hs_key;
+	ctx.keys = hs_set;
 	ctx.ttl = 60;
 	for (ctx.tenant_on = 0; ctx.tenant_on <= 1; ctx.tenant_on++) {
 		why = "unset";
@@ -295,7 +301,7 @@ signed_token(const struct jws_key *key, const uint8_t *data, size_t size)
 	enum jws_result res;
 	yajl_val claims, h, p;
 	char tenant[AUTH_TENANT_MAX + 1];
-	struct token_ctx ctx = { hs_key, 60, 1 };
+	struct token_ctx ctx = { hs_set, 60, 1 };
 	const char *why, *alg, *want = jws_alg_name(key->alg);
 	char *tok;
 	enum mg_err err;

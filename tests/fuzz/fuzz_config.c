@@ -66,9 +66,30 @@ check_config(const struct config *cfg)
 
 	FUZZ_ASSERT(cfg->db != NULL);
 	FUZZ_ASSERT(cfg->jwt_alg >= JWS_HS256 && cfg->jwt_alg <= JWS_ES512);
-	FUZZ_ASSERT(cfg->jwt_key_file != NULL && cfg->jwt_key_file[0] != '\0');
-	FUZZ_ASSERT(cfg->token_secret_file != NULL &&
+	/* Each secret from exactly one source, a file or a set. */
+	FUZZ_ASSERT((cfg->jwt_key_file != NULL) !=
+	    (cfg->jwt_jwks_file != NULL));
+	FUZZ_ASSERT(cfg->jwt_key_file == NULL || cfg->jwt_key_file[0] != '\0');
+	FUZZ_ASSERT(cfg->jwt_jwks_file == NULL ||
+	    cfg->jwt_jwks_file[0] != '\0');
+	FUZZ_ASSERT((cfg->token_secret_file != NULL) !=
+	    (cfg->token_jwks_file != NULL));
+	FUZZ_ASSERT(cfg->token_secret_file == NULL ||
 	    cfg->token_secret_file[0] != '\0');
+	FUZZ_ASSERT(cfg->token_jwks_file == NULL ||
+	    cfg->token_jwks_file[0] != '\0');
+	/* MEDIAGATE_JWT_ALG: a list, each algorithm once, several only
+	 * with a set. */
+	FUZZ_ASSERT(cfg->jwt_nalgs >= 1 && cfg->jwt_nalgs <= CONFIG_ALGS_MAX);
+	FUZZ_ASSERT(cfg->jwt_alg == cfg->jwt_algs[0]);
+	FUZZ_ASSERT(cfg->jwt_nalgs == 1 || cfg->jwt_jwks_file != NULL);
+	for (len = 0; len < cfg->jwt_nalgs; len++) {
+		size_t j;
+
+		FUZZ_ASSERT(cfg->jwt_algs[len] <= JWS_ES512);
+		for (j = 0; j < len; j++)
+			FUZZ_ASSERT(cfg->jwt_algs[j] != cfg->jwt_algs[len]);
+	}
 	FUZZ_ASSERT(cfg->jwt_issuer == NULL || cfg->jwt_issuer[0] != '\0');
 	FUZZ_ASSERT(cfg->jwt_audience == NULL || cfg->jwt_audience[0] != '\0');
 	FUZZ_ASSERT(cfg->jwt_leeway >= 0 && cfg->jwt_leeway <= 3600);
