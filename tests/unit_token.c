@@ -270,7 +270,7 @@ START_TEST(mint_as_libjwt)
 		{ "k \"1\"", "x", "\x01\x1f\b\f\n\r\t\x7f", -5, 99999999999LL },
 		{ "\xc3\xa9", "M", "\xe2\x82\xac\xf0\x9f\x98\x80 caf\xc3\xa9", NOW, NOW },
 	};
-	const struct jws_key *key = &ctx.key;
+	const struct jws_key *key = &jwks_signer(ctx.keys)->key;
 	struct buf b = { 0 };
 	struct mint_claims c;
 	char *ref;
