@@ -364,11 +364,28 @@ START_TEST(fault_column_type_change)
 }
 END_TEST
 
-/* Whatever a test left, the cluster runs for the next program. */
+/* Whatever a test left, the cluster runs for the next test. */
 static void
 pg_running(void)
 {
 	run_script("MG_TEST_PG_START");
+}
+
+/*
+ * The same once the test case is over, in the runner itself: in fork mode
+ * a checked teardown does not run after a failed assertion, so without
+ * this a test that failed while the database was down would leave it down
+ * for the programs after this one.  No ck_assert here (outside a test it
+ * would end the runner).
+ */
+static void
+pg_running_after(void)
+{
+	const char *cmd = getenv("MG_TEST_PG_START");
+
+	if (cmd == NULL || *cmd == '\0' || system(cmd) != 0)
+		fprintf(stderr, "check_faults_db: MG_TEST_PG_START failed: the "
+		    "database may be down for the programs after this one\n");
 }
 
 static Suite *
@@ -379,6 +396,7 @@ faults_db_suite(void)
 
 	tcase_set_timeout(tc, (int)(60 * time_scale()));
 	tcase_add_checked_fixture(tc, NULL, pg_running);
+	tcase_add_unchecked_fixture(tc, NULL, pg_running_after);
 	tcase_add_test(tc, fault_database_outage);
 	tcase_add_test(tc, fault_database_restart_stream);
 	tcase_add_test(tc, fault_database_down_10s);

@@ -66,8 +66,14 @@ pem_of(EVP_PKEY *pk)
 	if (bio == NULL || PEM_write_bio_PrivateKey(bio, pk, NULL, NULL, 0,
 	    NULL, NULL) != 1)
 		die("PEM_write_bio_PrivateKey");
+	/* The BIO's data is not NUL-terminated: copy exactly n bytes
+	 * (strndup may read past them, and ASan's strict_string_checks
+	 * says so). */
 	n = BIO_get_mem_data(bio, &data);
-	out = strndup(data, (size_t)n);
+	if (n < 0 || (out = malloc((size_t)n + 1)) == NULL)
+		die("BIO_get_mem_data");
+	memcpy(out, data, (size_t)n);
+	out[n] = '\0';
 	BIO_free(bio);
 	return out;
 }

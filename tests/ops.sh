@@ -68,7 +68,9 @@ main() {
 	k=$MG_KEYS
 	mg_pg_start "$fixtures" || hard_error "PostgreSQL setup failed"
 	write_helper pg-stop mg_pg_stop
-	write_helper pg-start mg_pg_resume
+	# A no-op when the cluster runs (check_ops's outage teardown runs it
+	# whatever the test left), as in tests/integration.sh.
+	write_helper pg-start 'mg_pg_running || mg_pg_resume'
 	write_helper a-children 'mg_supervised_children a'
 	# A database that accepts connections and never answers: every
 	# PostgreSQL process stopped (SIGSTOP), then continued.

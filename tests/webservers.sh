@@ -12,6 +12,8 @@
 # and runs tests/check_flow against it over HTTPS: issuing, downloads byte
 # for byte, Range, HEAD, Content-Disposition, expired and forged tokens,
 # the sendfile header kept from clients, the HTTP->HTTPS redirect.
+# (The mod_fcgid recycling test's copy also lowers the request limit and
+# names a wrapper that records each start: see test_fcgid_recycling.)
 #
 # The responder pools behind lighttpd and the balancer are run the way
 # deploy/systemd/ runs them: the ExecStart= and Environment= of
@@ -21,9 +23,10 @@
 # allow.
 #
 # Load balancing, behind lighttpd and behind the balancer: four clients
-# send at least 2000 token requests (MG_LOAD_REQUESTS per client, 500; more
-# on a fast machine) over the pools (2 sockets x 4 responders), and one
-# responder is killed with SIGKILL a quarter of the way into the run. The
+# send about 2000 token requests (4 x MG_LOAD_REQUESTS, 500; more on a
+# fast machine) over the pools (2 sockets x 4 responders), and one
+# responder is killed with SIGKILL a quarter of the way into the run
+# (the clients keep sending until after the kill, tests/lib/load.sh). The
 # test shows that every responder served requests (its /proc/PID/io rchar
 # grew: a responder waiting in accept(2) reads nothing), that every
 # request but those in flight at the kill got 201, and that multiwatch
@@ -41,7 +44,8 @@
 # Knobs: MG_BUILDDIR, MG_BIN (see tests/integration.sh), MG_CHECK_FLOW,
 # MG_TEST_TIMEOUT (seconds per check_flow run, default 300),
 # MG_KEEP_WORK=1 (keep the work directory after success too),
-# MG_WEBSERVERS="lighttpd fcgid balancer tcp" (the parts to run).
+# MG_WEBSERVERS="lighttpd fcgid recycle balancer tcp" (the parts to run;
+# recycle is mod_fcgid's recycling under load, test_fcgid_recycling).
 #
 # Exit status: 0 when everything passed; 1 when a test failed; 77 (skip)
 # when a web server or Apache module package is not installed; 99 when the
@@ -78,7 +82,7 @@ fail() {
 }
 
 wanted() {
-	[[ " ${MG_WEBSERVERS:-lighttpd fcgid balancer tcp} " == *" $1 "* ]]
+	[[ " ${MG_WEBSERVERS:-lighttpd fcgid recycle balancer tcp} " == *" $1 "* ]]
 }
 
 # ---------------------------------------------------------------------------
@@ -286,48 +290,79 @@ descendants() {
 # FcgidMaxRequestsPerProcess requests (here 50, in a copy of the deployed
 # site) and starts another; under four clients sending back to back, not
 # one request may fail while that happens.
+#
+# Every start is recorded as it happens, not sampled: besides the ports,
+# paths and the request limit, the copy's MEDIAGATE_BIN names a wrapper in
+# the work directory that appends its pid to a file and then execs the
+# responder (MG_BIN, behind MG_WRAP if set: mod_fcgid passes only its
+# FcgidInitialEnv, so both are written into the wrapper), keeping the pid.
+# Each process serves at most 50 requests, so 400 requests need at least
+# eight starts; and a responder that was started must end while Apache
+# still runs (retired: FcgidIdleTimeout and FcgidProcessLifeTime are far
+# longer than the test), or nothing was recycled.
 test_fcgid_recycling() {
 	local http https site=$MG_WORK/apache-recycle.site.conf pid p n ok
-	local out=$MG_WORK/recycle sampler seen=$MG_WORK/recycle-pids
+	local out=$MG_WORK/recycle starts=$MG_WORK/recycle-starts
+	local wrapper=$MG_WORK/bin/recycle-wrapper w try limit=300 gone
+	local -a wrap=()
+	[[ -n ${MG_WRAP:-} ]] && limit=3000
 	http=$(mg_free_port) || hard_error "no free port"
 	https=$(mg_free_port) || hard_error "no free port"
+	mkdir -p "$MG_WORK/bin"
+	install -o "$web_user" -m 0644 /dev/null "$starts"
+	read -r -a wrap <<<"${MG_WRAP:-}"
+	{
+		echo '#!/bin/sh'
+		echo "# test_fcgid_recycling (tests/webservers.sh): record each start."
+		printf 'echo "$$" >>%q\n' "$starts"
+		printf 'exec'
+		for w in "${wrap[@]}" "$MG_BIN"; do
+			printf ' %q' "$w"
+		done
+		printf ' "$@"\n'
+	} >"$wrapper"
+	chmod 0755 "$MG_WORK/bin" "$wrapper"
 	substitute "$deploy/apache/mediagate-fcgid.conf" "$site" \
 		"s|^Define MEDIAGATE_PUBLIC_URL .*|Define MEDIAGATE_PUBLIC_URL   https://127.0.0.1:$https|" \
 		"s|^Define MEDIAGATE_HTTP_PORT .*|Define MEDIAGATE_HTTP_PORT    $http|" \
 		"s|^Define MEDIAGATE_HTTPS_PORT .*|Define MEDIAGATE_HTTPS_PORT   $https|" \
 		"s|^Define MEDIAGATE_DB .*|Define MEDIAGATE_DB           \"$MG_DB_APP\"|" \
 		"s|^Define MEDIAGATE_LOG_DIR .*|Define MEDIAGATE_LOG_DIR      $MG_WORK/apache-recycle/log|" \
+		"s|^Define MEDIAGATE_BIN .*|Define MEDIAGATE_BIN          $wrapper|" \
 		"s|^FcgidMaxRequestsPerProcess .*|FcgidMaxRequestsPerProcess 50|"
 	grep -q "^FcgidMaxRequestsPerProcess 50$" "$site" ||
 		hard_error "no FcgidMaxRequestsPerProcess in the fcgid site"
+	grep -q "^Define MEDIAGATE_BIN  *$wrapper$" "$site" ||
+		hard_error "no MEDIAGATE_BIN in the fcgid site"
 	mg_apache_start recycle "$site" "$http" "$https" || hard_error "Apache (recycling) did not start"
 	pid=$(<"$MG_WORK/apache-recycle.pid")
-	# Note every responder pid that appears while the clients run.
-	: >"$seen"
-	(
-		while :; do
-			for p in $(descendants "$pid"); do
-				[[ $(readlink "/proc/$p/exe" 2>/dev/null) == "$(readlink -f "$MG_BIN")" ]] &&
-					echo "$p"
-			done
-			sleep 0.05
-		done >>"$seen"
-	) &
-	sampler=$!
 	clients "https://127.0.0.1:$https/media/m-pdf/download-token" 100 "$out"
 	wait "${client_pids[@]}" || true
-	kill "$sampler" 2>/dev/null || true
-	wait "$sampler" 2>/dev/null || true
 	n=$(cat "$out"/codes.* | wc -l)
 	ok=$(cat "$out"/codes.* | grep -c '^201$' || true)
-	p=$(sort -u "$seen" | wc -l)
-	say "apache-fcgid recycling: $ok of $n requests got 201; $p responder processes served them"
+	p=$(sort -u "$starts" | wc -l)
+	say "apache-fcgid recycling: $ok of $n requests got 201; mod_fcgid started $p responder processes ($(wc -l <"$starts") starts recorded)"
 	((n == 400 && ok == 400)) ||
 		fail "apache-fcgid recycling: $((n - ok)) of $n requests failed while mod_fcgid recycled responders"
-	# Four clients need at most four processes at once; more than four
-	# seen means processes were retired and replaced during the run (400
-	# requests at 50 a process need at least eight).
-	((p > 4)) || fail "apache-fcgid recycling: no responder was recycled ($p seen)"
+	((p >= 8)) ||
+		fail "apache-fcgid recycling: $p responder processes started, but 400 requests at 50 a process need at least 8"
+	# A retired responder is stopped by mod_fcgid's next scan
+	# (FcgidErrorScanInterval, 3 s): wait for one to be gone, 30 s at
+	# most (x10 under MG_WRAP).
+	gone=
+	for ((try = 0; try < limit; try++)); do
+		mg_apache_alive recycle || break
+		while IFS= read -r w; do
+			_mg_alive "$w" || { gone=$w; break; }
+		done <"$starts"
+		[[ -z $gone ]] || break
+		sleep 0.1
+	done
+	if [[ -n $gone ]] && mg_apache_alive recycle; then
+		say "apache-fcgid recycling: responder $gone was retired while Apache ran"
+	else
+		fail "apache-fcgid recycling: no responder was recycled (none of the $p started ended while Apache ran)"
+	fi
 	mg_apache_stop recycle
 }
 
@@ -513,7 +548,7 @@ main() {
 	say "work directory $MG_WORK"
 	wanted lighttpd && test_lighttpd
 	wanted fcgid && test_fcgid
-	wanted fcgid && test_fcgid_recycling
+	wanted recycle && test_fcgid_recycling
 	wanted balancer && test_balancer
 	wanted tcp && test_tcp
 	verify_units

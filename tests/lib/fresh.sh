@@ -329,9 +329,11 @@ fresh_cleanup() {
 # in_root CMD...: CMD in the root, as root, with the environment of a fresh
 # login and nothing of ours; SIGINT as on a terminal (not ignored, which it
 # is when an ancestor ran us in the background without job control).
+# LANG: an installed Debian sets a UTF-8 locale (/etc/default/locale),
+# which minbase leaves out; C.UTF-8 is built into Debian 12's libc.
 in_root() {
 	chroot "$root" /usr/bin/env --default-signal=INT -i HOME=/root USER=root \
-		LOGNAME=root SHELL=/bin/bash PATH="$fresh_path" TERM=dumb "$@"
+		LOGNAME=root SHELL=/bin/bash PATH="$fresh_path" TERM=dumb LANG=C.UTF-8 "$@"
 }
 
 # root_procs: the live processes whose root directory is the fresh root,
@@ -429,6 +431,16 @@ fresh_inner() {
 	: >"$root/etc/resolv.conf"
 	mount --bind "$(readlink -f /etc/resolv.conf)" "$root/etc/resolv.conf"
 	mount --bind "$archives" "$root/var/cache/apt/archives"
+
+	# Site-local CA certificates (a TLS-inspecting proxy's, say) belong to
+	# the machine's network like resolv.conf does: without them npm cannot
+	# reach its registry from the root. None on most machines.
+	if compgen -G "/usr/local/share/ca-certificates/*" >/dev/null; then
+		fresh_begin "this machine's local CA certificates (/usr/local/share/ca-certificates)"
+		mkdir -p "$root/usr/local/share/ca-certificates"
+		cp -a /usr/local/share/ca-certificates/. "$root/usr/local/share/ca-certificates/"
+		in_root update-ca-certificates | tail -n 1
+	fi
 
 	fresh_begin "git clone the committed tree into $fresh_clone"
 	in_root git clone -q /srv/mediagate.git "$fresh_clone" ||
