@@ -30,6 +30,7 @@ const char *buf_str(const struct buf *b);
 /* Allocation helpers with the same abort-on-failure policy. */
 void	*xmalloc(size_t n);
 void	*xcalloc(size_t n, size_t size);
+void	*xrealloc(void *p, size_t n);
 char	*xstrdup(const char *s);
 char	*xstrndup(const char *s, size_t n);
 

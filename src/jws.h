@@ -14,9 +14,9 @@
  * one parser (yajl, through sjson) whatever the algorithm.  libjwt 1.10
  * would parse an RSA/EC PEM key again on every verification, and its JSON
  * parser refuses some payloads yajl reads, so an HMAC token and an RSA
- * token with the same claims could fare differently.  libjwt mints the
- * download tokens (token.c); the tests use it as an independent reference
- * for both directions.
+ * token with the same claims could fare differently.  The download tokens
+ * are written by mint.c, byte for byte as libjwt writes them; the tests
+ * use libjwt as an independent reference for both directions.
  */
 #ifndef MG_JWS_H
 #define MG_JWS_H

@@ -43,11 +43,42 @@ gen_object(struct buf *out, const char *const *kv, int status)
 	return ok ? MG_OK : MG_EINTERNAL;
 }
 
+/* True if s needs no JSON escaping at all: printable ASCII without '"'
+ * and '\\' (yajl_gen writes such a string byte for byte; '/' is not
+ * escaped, yajl_gen_escape_solidus being off). */
+static bool
+plain_ascii(const char *s, size_t *len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	/* One range test per byte: 0x20..0x7e is (c - 0x20) < 0x5f. */
+	for (; *p != '\0'; p++)
+		if ((unsigned char)(*p - 0x20) >= 0x5f || *p == '"' ||
+		    *p == '\\')
+			return false;
+	*len = (size_t)(p - (const unsigned char *)s);
+	return true;
+}
+
 enum mg_err
 render_token_json(struct buf *out, const char *token, const char *url)
 {
 	const char *kv[] = { "token", token, "url", url, NULL };
+	size_t tlen, ulen;
 
+	/* The token is base64url and dots, the URL mostly so: written
+	 * directly, the bytes yajl_gen would write, without its
+	 * character-by-character escaping and UTF-8 validation (a tenth of
+	 * the instructions of an issue).  Anything else goes through
+	 * yajl_gen. */
+	if (plain_ascii(token, &tlen) && plain_ascii(url, &ulen)) {
+		buf_append(out, "{\"token\":\"", 10);
+		buf_append(out, token, tlen);
+		buf_append(out, "\",\"url\":\"", 9);
+		buf_append(out, url, ulen);
+		buf_append(out, "\"}", 2);
+		return MG_OK;
+	}
 	return gen_object(out, kv, 0);
 }
 
@@ -222,41 +253,54 @@ render_file_name(struct buf *out, const char *file_name)
 static bool
 is_attr_char(unsigned char c)
 {
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	    (c >= '0' && c <= '9') || (c != '\0' && strchr("!#$&+-.^_`|~", c));
+	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9'))
+		return true;
+	switch (c) {
+	case '!': case '#': case '$': case '&': case '+': case '-': case '.':
+	case '^': case '_': case '`': case '|': case '~':
+		return true;
+	default:
+		return false;
+	}
 }
 
 void
 render_content_disposition(struct buf *out, const char *file_name)
 {
 	static const char hex[] = "0123456789ABCDEF";
-	const unsigned char *p;
-	struct buf name = { 0 }, ascii = { 0 }, ext = { 0 };
+	const unsigned char *p, *name_p;
+	struct buf name = { 0 };
+	char pct[3] = { '%' };
 	size_t n, i;
 
 	render_file_name(&name, file_name);
-	for (p = (const unsigned char *)buf_str(&name); *p != '\0'; p += n) {
-		n = render_utf8_len(p);	/* valid: render_file_name checked */
+	name_p = (const unsigned char *)buf_str(&name);
+	/* Both forms straight into out: the quoted ASCII fallback, then the
+	 * RFC 8187 ext-value (valid UTF-8: render_file_name checked). */
+	buf_append(out, "attachment; filename=\"", 22);
+	for (p = name_p; *p != '\0'; p += n) {
+		n = render_utf8_len(p);
 		if (n > 1)
-			buf_putc(&ascii, '_');
+			buf_putc(out, '_');
 		else {
 			if (*p == '"')
-				buf_putc(&ascii, '\\');
-			buf_putc(&ascii, (char)*p);
-		}
-		for (i = 0; i < n; i++) {
-			if (is_attr_char(p[i]))
-				buf_putc(&ext, (char)p[i]);
-			else {
-				buf_putc(&ext, '%');
-				buf_putc(&ext, hex[p[i] >> 4]);
-				buf_putc(&ext, hex[p[i] & 15]);
-			}
+				buf_putc(out, '\\');
+			buf_putc(out, (char)*p);
 		}
 	}
-	buf_printf(out, "attachment; filename=\"%s\"; filename*=UTF-8''%s",
-	    buf_str(&ascii), buf_str(&ext));
+	buf_append(out, "\"; filename*=UTF-8''", 20);
+	for (p = name_p; *p != '\0'; p++) {
+		for (i = 0; p[i] != '\0' && is_attr_char(p[i]); i++)
+			;
+		if (i > 0) {
+			buf_append(out, p, i);
+			p += i - 1;
+			continue;
+		}
+		pct[1] = hex[*p >> 4];
+		pct[2] = hex[*p & 15];
+		buf_append(out, pct, 3);
+	}
 	buf_free(&name);
-	buf_free(&ascii);
-	buf_free(&ext);
 }

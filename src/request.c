@@ -5,14 +5,6 @@
 
 #include "request.h"
 
-/* If kv is "NAME=value", return value, else NULL. */
-static const char *
-param_value(const char *kv, const char *name, size_t nlen)
-{
-	return strncmp(kv, name, nlen) == 0 && kv[nlen] == '=' ?
-	    kv + nlen + 1 : NULL;
-}
-
 static long long
 parse_length(const char *s, bool *bad)
 {
@@ -37,9 +29,10 @@ request_parse(struct request *r, char *const *envp)
 {
 	static const struct {
 		const char	*name;
+		size_t		 len;
 		size_t		 off;
 	} map[] = {
-#define F(n, m) { n, offsetof(struct request, m) }
+#define F(n, m) { n, sizeof(n) - 1, offsetof(struct request, m) }
 		F("REQUEST_METHOD", method),
 		F("REQUEST_URI", uri),
 		F("HTTP_ACCEPT", accept),
@@ -55,22 +48,30 @@ request_parse(struct request *r, char *const *envp)
 		F("HTTP_RANGE", range),
 #undef F
 	};
-	const char *cl = NULL, *v;
-	size_t i;
+	const char *cl = NULL, *eq;
+	size_t i, nlen;
 
 	memset(r, 0, sizeof(*r));
 	for (; envp != NULL && *envp != NULL; envp++) {
+		/* The name's length once, then only names of that length are
+		 * compared: a web server passes some thirty parameters. */
+		if ((eq = strchr(*envp, '=')) == NULL)
+			continue;
+		nlen = (size_t)(eq - *envp);
 		for (i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
 			const char **slot = (const char **)
 			    ((char *)r + map[i].off);
 
 			/* The first of duplicated parameters counts. */
-			if (*slot == NULL && (v = param_value(*envp,
-			    map[i].name, strlen(map[i].name))) != NULL)
-				*slot = v;
+			if (map[i].len == nlen && *slot == NULL &&
+			    memcmp(*envp, map[i].name, nlen) == 0) {
+				*slot = eq + 1;
+				break;
+			}
 		}
-		if (cl == NULL)
-			cl = param_value(*envp, "CONTENT_LENGTH", 14);
+		if (cl == NULL && nlen == 14 &&
+		    memcmp(*envp, "CONTENT_LENGTH", 14) == 0)
+			cl = eq + 1;
 	}
 	if (r->method == NULL)
 		r->method = "";

@@ -1,5 +1,6 @@
 /* sjson.c — bounded, strict JSON parsing for untrusted input. */
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -110,36 +111,216 @@ sjson_check(const char *buf, size_t len, int max_depth, bool *is_object)
 	return check_text(buf, len, max_depth, false, is_object);
 }
 
+/*
+ * One pass that checks and builds: the tree is made by the streaming
+ * parser's callbacks, node for node as yajl_tree_parse() makes it (so
+ * yajl_tree_free() and the YAJL_IS_* macros work on it), while the same
+ * callbacks enforce what check_text() enforces.  Parsing the text twice
+ * (check, then yajl_tree_parse on a copy) cost twice the lexing and a
+ * copy per bearer and download token.
+ */
+struct build_state {
+	struct check_state	 chk;
+	yajl_val		 root;
+	yajl_val		 stack[SJSON_MAX_DEPTH];	/* open containers */
+	char			*key;		/* name waiting for its value */
+	bool			 dup;		/* duplicate top-level name */
+};
+
+static yajl_val
+new_node(yajl_type type)
+{
+	yajl_val v = xcalloc(1, sizeof(*v));
+
+	v->type = type;
+	return v;
+}
+
+/* Grow a keys/values array of len entries to hold one more: doubling, so
+ * that an object of n members costs log n reallocations. */
+static void *
+grow(void *arr, size_t len, size_t size)
+{
+	if (len == 0)
+		return xrealloc(arr, 4 * size);
+	if ((len & (len - 1)) == 0 && len >= 4)
+		return xrealloc(arr, 2 * len * size);
+	return arr;
+}
+
+/* Attach v where the parse is: the root, an array element or the value of
+ * the pending member name.  Returns 0 (cancel) when v is a second
+ * top-level value (yajl refuses that anyway). */
+static int
+attach(struct build_state *st, yajl_val v)
+{
+	yajl_val c;
+	size_t i;
+
+	note_value(&st->chk, v->type == yajl_t_object ? 1 : 2);
+	if (st->chk.depth == 0) {
+		if (st->root != NULL) {
+			yajl_tree_free(v);
+			return 0;
+		}
+		st->root = v;
+		return 1;
+	}
+	c = st->stack[st->chk.depth - 1];
+	if (c->type == yajl_t_array) {
+		c->u.array.values = grow(c->u.array.values, c->u.array.len,
+		    sizeof(yajl_val));
+		c->u.array.values[c->u.array.len++] = v;
+		return 1;
+	}
+	/* RFC 8259 §4: with duplicate names, parsers disagree on which one
+	 * counts.  A credential that two parsers read differently is
+	 * refused (top level: where the claims are). */
+	if (st->chk.depth == 1)
+		for (i = 0; i < c->u.object.len; i++)
+			if (strcmp(c->u.object.keys[i], st->key) == 0)
+				st->dup = true;
+	c->u.object.keys = grow(c->u.object.keys, c->u.object.len,
+	    sizeof(char *));
+	c->u.object.values = grow(c->u.object.values, c->u.object.len,
+	    sizeof(yajl_val));
+	c->u.object.keys[c->u.object.len] = st->key;
+	c->u.object.values[c->u.object.len++] = v;
+	st->key = NULL;
+	return !st->dup;
+}
+
+static int
+b_null(void *ctx)
+{
+	return attach(ctx, new_node(yajl_t_null));
+}
+
+static int
+b_bool(void *ctx, int b)
+{
+	return attach(ctx, new_node(b ? yajl_t_true : yajl_t_false));
+}
+
+/* As yajl_tree: the text, the integer when it fits (no fraction or
+ * exponent), the double when strtod reads all of it. */
+static int
+b_number(void *ctx, const char *s, size_t l)
+{
+	yajl_val v = new_node(yajl_t_number);
+	const char *p;
+	char *end;
+	long long i = 0;
+	int d;
+	bool neg, fits = true;
+
+	v->u.number.r = xstrndup(s, l);
+	p = v->u.number.r;
+	if ((neg = *p == '-'))
+		p++;
+	for (; *p != '\0'; p++) {
+		if (*p < '0' || *p > '9') {
+			fits = false;
+			break;
+		}
+		d = *p - '0';
+		/* As yajl: the magnitude must fit, so LLONG_MIN does not. */
+		if (i > (LLONG_MAX - d) / 10) {
+			fits = false;
+			break;
+		}
+		i = i * 10 + d;
+	}
+	if (fits) {
+		v->u.number.i = neg ? -i : i;
+		v->u.number.d = (double)v->u.number.i;
+		v->u.number.flags = YAJL_NUMBER_INT_VALID |
+		    YAJL_NUMBER_DOUBLE_VALID;
+	} else {
+		v->u.number.i = neg ? LLONG_MIN : LLONG_MAX;
+		errno = 0;
+		v->u.number.d = strtod(v->u.number.r, &end);
+		if (errno == 0 && *end == '\0')
+			v->u.number.flags = YAJL_NUMBER_DOUBLE_VALID;
+	}
+	return attach(ctx, v);
+}
+
+static int
+b_string(void *ctx, const unsigned char *s, size_t l)
+{
+	yajl_val v;
+
+	if (memchr(s, '\0', l) != NULL)
+		return 0;
+	v = new_node(yajl_t_string);
+	v->u.string = xstrndup((const char *)s, l);
+	return attach(ctx, v);
+}
+
+static int
+b_key(void *ctx, const unsigned char *s, size_t l)
+{
+	struct build_state *st = ctx;
+
+	if (memchr(s, '\0', l) != NULL)
+		return 0;
+	free(st->key);
+	st->key = xstrndup((const char *)s, l);
+	return 1;
+}
+
+static int
+b_open(struct build_state *st, yajl_type type)
+{
+	yajl_val v = new_node(type);
+
+	if (!attach(st, v))
+		return 0;
+	/* Returning 0 cancels the parse: too deep is simply invalid. */
+	if (st->chk.depth >= st->chk.max_depth)
+		return 0;
+	st->stack[st->chk.depth++] = v;
+	return 1;
+}
+
+static int b_start_map(void *ctx) { return b_open(ctx, yajl_t_object); }
+static int b_start_array(void *ctx) { return b_open(ctx, yajl_t_array); }
+
+static const yajl_callbacks build_callbacks = {
+	b_null, b_bool, NULL, NULL, b_number, b_string,
+	b_start_map, b_key, cb_end, b_start_array, cb_end,
+};
+
 yajl_val
 sjson_parse_object(const char *buf, size_t len)
 {
-	yajl_val v;
-	size_t i, j, n;
-	bool is_object;
-	char *copy;
+	struct build_state st;
+	yajl_handle h;
+	bool ok;
 
-	if (!check_text(buf, len, SJSON_MAX_DEPTH, true, &is_object) ||
-	    !is_object)
+	memset(&st, 0, sizeof(st));
+	st.chk.max_depth = SJSON_MAX_DEPTH;
+	st.chk.refuse_nul = true;
+	if (memchr(buf, '\0', len) != NULL)
 		return NULL;
-	/* yajl_tree_parse wants a C string. */
-	copy = xstrndup(buf, len);
-	v = yajl_tree_parse(copy, NULL, 0);
-	free(copy);
-	if (!YAJL_IS_OBJECT(v)) {
-		yajl_tree_free(v);
+	if ((h = yajl_alloc(&build_callbacks, NULL, &st)) == NULL)
+		return NULL;
+	/* The defaults check_text() relies on, said explicitly. */
+	yajl_config(h, yajl_allow_comments, 0);
+	yajl_config(h, yajl_dont_validate_strings, 0);
+	yajl_config(h, yajl_allow_trailing_garbage, 0);
+	yajl_config(h, yajl_allow_multiple_values, 0);
+	yajl_config(h, yajl_allow_partial_values, 0);
+	ok = yajl_parse(h, (const unsigned char *)buf, len) ==
+	    yajl_status_ok && yajl_complete_parse(h) == yajl_status_ok;
+	yajl_free(h);
+	free(st.key);
+	if (!ok || st.dup || !YAJL_IS_OBJECT(st.root)) {
+		yajl_tree_free(st.root);
 		return NULL;
 	}
-	/* RFC 8259 §4: with duplicate names, parsers disagree on which one
-	 * counts.  A credential that two parsers read differently is refused. */
-	n = v->u.object.len;
-	for (i = 0; i < n; i++)
-		for (j = i + 1; j < n; j++)
-			if (strcmp(v->u.object.keys[i],
-			    v->u.object.keys[j]) == 0) {
-				yajl_tree_free(v);
-				return NULL;
-			}
-	return v;
+	return st.root;
 }
 
 yajl_val

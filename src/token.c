@@ -4,8 +4,7 @@
 #include <string.h>
 #include <sys/random.h>
 
-#include <jwt.h>
-
+#include "mint.h"
 #include "sjson.h"
 #include "token.h"
 
@@ -52,9 +51,8 @@ token_mint_jti(const struct token_ctx *ctx, const char *id,
 	unsigned char rnd[TOKEN_JTI_BYTES];
 	char jti[TOKEN_JTI_BYTES * 4 / 3 + 3];
 	const struct jwks_entry *signer = jwks_signer(ctx->keys);
-	jwt_t *jwt = NULL;
-	char *s = NULL;
-	enum mg_err err = MG_EINTERNAL;
+	struct mint_claims c;
+	size_t start;
 
 	if (random_bytes(rnd, sizeof(rnd)) != 0) {
 		*why = "getrandom failed";
@@ -64,33 +62,31 @@ token_mint_jti(const struct token_ctx *ctx, const char *id,
 	if (jti_out != NULL)
 		strcpy(jti_out, jti);	/* 22 characters <= TOKEN_JTI_MAX */
 
-	*why = "libjwt failed to build the token";
-	if (jwt_new(&jwt) != 0)
+	c = (struct mint_claims){
+		.sub = id, .tenant = ctx->tenant_on ? tenant : NULL,
+		.iat = (long long)now, .exp = (long long)now + ctx->ttl,
+		.jti = jti,
+	};
+	/* Written directly (mint.c): libjwt's jansson trees, dump and libb64
+	 * were two thirds of an issue's instructions; its output is the
+	 * same, byte for byte (unit_token), and libjwt remains the tests'
+	 * reference. */
+	start = out->len;
+	if (mint_hs256(&signer->key, signer->kid, &c, AUTH_TENANT_MAX,
+	    out) != MG_OK) {
+		*why = "the token could not be signed";
 		return MG_EINTERNAL;
-	if (jwt_add_grant(jwt, "sub", id) != 0 ||
-	    (ctx->tenant_on && jwt_add_grant(jwt, "tenant", tenant) != 0) ||
-	    jwt_add_grant_int(jwt, "iat", (long)now) != 0 ||
-	    jwt_add_grant_int(jwt, "exp", (long)now + ctx->ttl) != 0 ||
-	    jwt_add_grant(jwt, "jti", jti) != 0 ||
-	    (signer->kid != NULL &&
-	    jwt_add_header(jwt, "kid", signer->kid) != 0) ||
-	    jwt_set_alg(jwt, JWT_ALG_HS256, signer->key.bytes,
-	    (int)signer->key.len) != 0 ||
-	    (s = jwt_encode_str(jwt)) == NULL)
-		goto done;
+	}
 	/* Cannot happen (TOKEN_MAX_LEN); a token we would refuse is not
 	 * issued. */
-	if (strlen(s) > TOKEN_MAX_LEN) {
+	if (out->len - start > TOKEN_MAX_LEN) {
+		out->len = start;
+		out->ptr[start] = '\0';
 		*why = "the token is longer than TOKEN_MAX_LEN";
-		goto done;
+		return MG_EINTERNAL;
 	}
-	buf_puts(out, s);
-	err = MG_OK;
 	*why = NULL;
-done:
-	free(s);
-	jwt_free(jwt);
-	return err;
+	return MG_OK;
 }
 
 enum mg_err

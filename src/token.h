@@ -25,7 +25,8 @@
 /*
  * The longest token token_mint() can make, so that every token mediagate
  * issues fits every limit it checks (ROUTE_TOKEN_MAX, JWS_MAX_LEN; static
- * assertions in token.c).  The JSON is jansson's (libjwt), compact, where
+ * assertions in token.c).  The JSON is what libjwt/jansson writes (mint.c
+ * writes the same bytes), compact, where
  * one input byte becomes at most 6 ("\u0001"):
  *   header  {"alg":"HS256","kid":"<kid>","typ":"JWT"}, a kid of up to
  *           TOKEN_KID_MAX printable characters (2 bytes each at worst);
@@ -52,7 +53,7 @@ struct token_ctx {
 
 /*
  * Mint a token for media id of tenant (ignored when isolation is off) at
- * time now, appending it to out.  MG_EINTERNAL if randomness or libjwt
+ * time now, appending it to out.  MG_EINTERNAL if randomness or signing
  * fails (the cause goes to *why, for the log only).
  */
 enum mg_err token_mint(const struct token_ctx *ctx, const char *id,

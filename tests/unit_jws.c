@@ -40,6 +40,38 @@ START_TEST(b64_canonical)
 }
 END_TEST
 
+/* Every byte value in every position of a whole group and of a tail: only
+ * the 64 digits of the alphabet decode, to their index. */
+START_TEST(b64_every_byte)
+{
+	unsigned char out[16];
+	char in[8];
+	size_t pos, len;
+	int c;
+	long n;
+
+	for (len = 2; len <= 6; len += 4)
+		for (pos = 0; pos < len; pos++)
+			for (c = 1; c < 256; c++) {
+				memset(in, 'A', len);
+				in[pos] = (char)c;
+				/* Pad bits: only the last digit's count. */
+				if (pos == len - 1 && len % 4 == 2)
+					in[pos - 1] = (char)c, in[pos] = 'A';
+				n = jws_b64_decode(in, len, out);
+				ck_assert_msg((n >= 0) ==
+				    (strchr(alphabet, c) != NULL),
+				    "byte 0x%02x at %zu of %zu", c, pos, len);
+			}
+	for (c = 0; c < 64; c++) {
+		memset(in, 'A', 4);
+		in[3] = alphabet[c];
+		ck_assert_int_eq(jws_b64_decode(in, 4, out), 3);
+		ck_assert_int_eq(out[2], c);
+	}
+}
+END_TEST
+
 /* Every other spelling of the last character of an encoding that has pad
  * bits is refused; every encoding round-trips. */
 START_TEST(b64_every_spelling)
@@ -117,6 +149,57 @@ START_TEST(bearer_one_spelling)
 }
 END_TEST
 
+/* Headers that passed are remembered (jws.c): the same bytes again give
+ * the same outcome, other bytes are checked afresh, and headers that fail
+ * fail every time, in any order. */
+START_TEST(header_memo_same_outcome)
+{
+	static const char *const headers[] = {
+		"{\"alg\":\"HS256\",\"typ\":\"JWT\"}",	/* passes */
+		"{\"alg\":\"none\"}",			/* wrong alg */
+		"{\"alg\":\"HS256\",\"crit\":[\"x\"]}",	/* malformed */
+		"{\"alg\":\"HS256\",\"alg\":\"HS256\"}",	/* duplicate */
+		"{\"alg\":\"HS384\"}",			/* wrong alg */
+		"{\"alg\":\"HS256\",\"kid\":\"k1\"}",	/* passes */
+		"{\"alg\":\"HS256\",\"kid\":7}",		/* passes */
+		"{\"typ\":\"JWT\",\"alg\":\"HS256\"}",	/* passes */
+		"{\"alg\":\"HS256\",\"x\":\"a\"}",		/* passes */
+		"{\"alg\":\"HS256\",\"y\":\"b\"}",		/* passes */
+	};
+	static const enum jws_result want[] = {
+		JWS_OK, JWS_WRONG_ALG, JWS_MALFORMED, JWS_MALFORMED,
+		JWS_WRONG_ALG, JWS_OK, JWS_OK, JWS_OK, JWS_OK, JWS_OK,
+	};
+	struct testkey k;
+	struct jws_key vk;
+	yajl_val claims;
+	char *tok;
+	size_t i, round;
+
+	tk_generate(&k, JWS_HS256);
+	vk = tk_verify_key(&k);
+	/* More headers than remembered, three times over: every answer
+	 * comes from a parse, from memory and after eviction alike. */
+	for (round = 0; round < 3; round++)
+		for (i = 0; i < sizeof(headers) / sizeof(headers[0]); i++) {
+			tok = tk_hs_raw(k.priv, k.priv_len, "HS256",
+			    headers[i], "{\"exp\":1700000100}");
+			ck_assert_msg(jws_verify(&vk, tok, strlen(tok),
+			    &claims) == want[i], "round %zu: %s", round,
+			    headers[i]);
+			yajl_tree_free(claims);
+			/* A remembered header does not vouch for a
+			 * signature. */
+			tok[strlen(tok) - 2] ^= 1;
+			ck_assert(jws_verify(&vk, tok, strlen(tok), &claims)
+			    != JWS_OK);
+			ck_assert_ptr_null(claims);
+			free(tok);
+		}
+	tk_free(&k);
+}
+END_TEST
+
 START_TEST(download_token_one_spelling)
 {
 	char tenant[AUTH_TENANT_MAX + 1];
@@ -152,6 +235,8 @@ suite_jws(void)
 
 	tcase_add_test(tc, b64_canonical);
 	tcase_add_test(tc, b64_every_spelling);
+	tcase_add_test(tc, b64_every_byte);
+	tcase_add_test(tc, header_memo_same_outcome);
 	tcase_add_test(tc, bearer_one_spelling);
 	tcase_add_test(tc, download_token_one_spelling);
 	suite_add_tcase(s, tc);

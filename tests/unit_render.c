@@ -23,6 +23,18 @@ START_TEST(token_json_exact)
 	/* Invalid UTF-8 is refused rather than emitted. */
 	ck_assert_int_eq(render_token_json(&b, "\xff", "u"), MG_EINTERNAL);
 	buf_free(&b);
+	/* Plain ASCII is written directly, the rest through yajl_gen: both
+	 * escape what JSON needs and nothing else ('/' stays). */
+	ck_assert_int_eq(render_token_json(&b, "t~ /",
+	    "http://[::1]:8/a?b=c&d=%20"), MG_OK);
+	ck_assert_str_eq(b.ptr, "{\"token\":\"t~ /\",\"url\":"
+	    "\"http://[::1]:8/a?b=c&d=%20\"}");
+	buf_free(&b);
+	ck_assert_int_eq(render_token_json(&b, "q\"b\\",
+	    "http://h/\xc3\xa9\t"), MG_OK);
+	ck_assert_str_eq(b.ptr, "{\"token\":\"q\\\"b\\\\\",\"url\":"
+	    "\"http://h/\xc3\xa9\\t\"}");
+	buf_free(&b);
 }
 END_TEST
 

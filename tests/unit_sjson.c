@@ -160,6 +160,86 @@ START_TEST(numeric_dates)
 }
 END_TEST
 
+/* Equal trees, node for node, as yajl_tree_parse() builds them. */
+static bool
+same_tree(yajl_val a, yajl_val b)
+{
+	size_t i;
+
+	if (a == NULL || b == NULL || a->type != b->type)
+		return a == b;
+	switch (a->type) {
+	case yajl_t_string:
+		return strcmp(a->u.string, b->u.string) == 0;
+	case yajl_t_number:
+		return strcmp(a->u.number.r, b->u.number.r) == 0 &&
+		    a->u.number.flags == b->u.number.flags &&
+		    (!(a->u.number.flags & YAJL_NUMBER_INT_VALID) ||
+		    a->u.number.i == b->u.number.i) &&
+		    (!(a->u.number.flags & YAJL_NUMBER_DOUBLE_VALID) ||
+		    a->u.number.d == b->u.number.d);
+	case yajl_t_object:
+		if (a->u.object.len != b->u.object.len)
+			return false;
+		for (i = 0; i < a->u.object.len; i++)
+			if (strcmp(a->u.object.keys[i], b->u.object.keys[i]) ||
+			    !same_tree(a->u.object.values[i],
+			    b->u.object.values[i]))
+				return false;
+		return true;
+	case yajl_t_array:
+		if (a->u.array.len != b->u.array.len)
+			return false;
+		for (i = 0; i < a->u.array.len; i++)
+			if (!same_tree(a->u.array.values[i],
+			    b->u.array.values[i]))
+				return false;
+		return true;
+	default:
+		return true;
+	}
+}
+
+/* sjson_parse_object builds its tree in the one pass that checks the
+ * text: the tree must be what yajl_tree_parse makes of the same text. */
+START_TEST(tree_as_yajl_tree)
+{
+	static const char *const texts[] = {
+		"{}",
+		"{\"a\":1,\"b\":\"x\",\"c\":true,\"d\":false,\"e\":null}",
+		"{\"n\":[0,-0,1.5,-2e3,1E+2,9223372036854775807,"
+		"-9223372036854775808,9223372036854775808,"
+		"-9223372036854775809,123456789012345678901234567890,1e400]}",
+		"{\"deep\":{\"x\":[[],[{}],{\"y\":[1,2,3,4,5,6,7,8,9,10]}]}}",
+		"{\"k1\":1,\"k2\":2,\"k3\":3,\"k4\":4,\"k5\":5,\"k6\":6,"
+		"\"k7\":7,\"k8\":8,\"k9\":9,\"u\":\"\\u00e9\\ud83d\\ude00\"}",
+		"{\"permissions\":[\"media:read\",\"a\"],\"sub\":{\"sub\":1}}",
+	};
+	char err[128];
+	yajl_val a, b;
+	size_t i;
+
+	for (i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		a = sjson_parse_object(texts[i], strlen(texts[i]));
+		b = yajl_tree_parse(texts[i], err, sizeof(err));
+		ck_assert_msg(a != NULL && b != NULL, "%s", texts[i]);
+		ck_assert_msg(same_tree(a, b), "trees differ: %s", texts[i]);
+		yajl_tree_free(a);
+		yajl_tree_free(b);
+	}
+	/* Nested duplicates are a matter for whoever reads them; only the
+	 * top level (the claims) is refused. */
+	ck_assert_ptr_nonnull(a = sjson_parse_object("{\"a\":{\"b\":1,"
+	    "\"b\":2}}", 19));
+	yajl_tree_free(a);
+	ck_assert_ptr_null(sjson_parse_object("{\"a\":1,\"b\":[1,{\"c\":"
+	    "\"\\u0000\"}]}", 30));
+	ck_assert_ptr_null(sjson_parse_object("{\"a\":1} x", 10));
+	ck_assert_ptr_null(sjson_parse_object("{\"a\":1,\"b\":2,\"a\":3}",
+	    19));
+}
+END_TEST
+
 Suite *
 suite_sjson(void)
 {
@@ -172,6 +252,7 @@ suite_sjson(void)
 	tcase_add_test(tc, parse_object_rules);
 	tcase_add_test(tc, integers_only);
 	tcase_add_test(tc, numeric_dates);
+	tcase_add_test(tc, tree_as_yajl_tree);
 	suite_add_tcase(s, tc);
 	return s;
 }

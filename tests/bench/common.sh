@@ -10,6 +10,9 @@
 bench_media_id=bench-1mib
 bench_media_file=acme/bench/1mib.bin
 bench_media_size=1048576
+# The random media every scenario names: bench-1 … bench-$bench_media_count,
+# all of tenant acme, all pointing at the same 1 MiB file.
+bench_media_count=10000
 
 bench_die() {
 	printf '%s: %s\n' "${bench_name:-bench}" "$*" >&2
@@ -99,7 +102,7 @@ bench_load_data() {
 	mkdir -p "$MG_WORK/storage/${bench_media_file%/*}" "$MG_WORK/www" || return 1
 	head -c "$bench_media_size" /dev/urandom >"$MG_WORK/storage/$bench_media_file" || return 1
 	cp "$MG_WORK/storage/$bench_media_file" "$MG_WORK/www/$bench_media_id.bin" || return 1
-	mg_psql_admin -v rows="$rows" -v id="$bench_media_id" -v file="$bench_media_file" -f - <<'EOF'
+	mg_psql_admin -v rows="$rows" -v count="$bench_media_count" -v id="$bench_media_id" -v file="$bench_media_file" -f - <<'EOF'
 INSERT INTO media (id, tenant_id, folder, mime_type, file_extension,
                    file_name, storage_file_name)
 VALUES (:'id', 'acme', 'bench', 'application/octet-stream', 'bin',
@@ -109,6 +112,11 @@ INSERT INTO media (id, tenant_id, folder, mime_type, file_extension,
 SELECT 'fill-' || g, 'tenant-' || (g % 97), 'fill', 'application/pdf', 'pdf',
        'document ' || g || '.pdf', 'fill/' || g || '.pdf'
   FROM generate_series(1, :rows) AS g;
+INSERT INTO media (id, tenant_id, folder, mime_type, file_extension,
+                   file_name, storage_file_name)
+SELECT 'bench-' || g, 'acme', 'bench', 'application/octet-stream', 'bin',
+       'bench ' || g || '.bin', :'file'
+  FROM generate_series(1, :count) AS g;
 ANALYZE media;
 EOF
 }
@@ -210,4 +218,67 @@ bench_revision() {
 		rev+=" with local changes in src/"
 	fi
 	echo "$rev"
+}
+
+# bench_issue_paths FILE: the issuing paths of every random medium, one a
+# line (post.lua picks one per request).
+bench_issue_paths() {
+	local i
+	for ((i = 1; i <= bench_media_count; i++)); do
+		echo "/media/bench-$i/download-token"
+	done >"$1"
+}
+
+# bench_build_peer OUT: build the Go peer (tests/bench/peer/main.go)
+# offline, in GOPATH mode against Debian's /usr/share/gocode
+# (golang-github-golang-jwt-jwt-dev, golang-github-jackc-pgx-v4-dev), into
+# OUT. Nothing is fetched: GOPROXY=off, GOFLAGS cleared; Go's own build
+# cache (go env GOCACHE) makes later builds quick.
+bench_build_peer() {
+	local gp=$MG_WORK/gopath
+	mkdir -p "$gp/src/mgpeer" && cp "$MG_TOP/tests/bench/peer/main.go" "$gp/src/mgpeer/" || return 1
+	(cd "$gp/src/mgpeer" && GO111MODULE=off GOPATH="$gp:/usr/share/gocode" \
+		GOFLAGS='' GOPROXY=off go build -o "$1" .) >"$MG_WORK/peer-build.log" 2>&1 || {
+		cat "$MG_WORK/peer-build.log" >&2
+		return 1
+	}
+}
+
+# bench_bearers PEER ALG N FILE: N distinct bearers of ALG (tenant acme,
+# media:read, 6 hours; each its own sub) minted by the Go peer with
+# golang-jwt, one a line, into FILE.
+bench_bearers() {
+	local key
+	case $2 in
+	HS*) key=$MG_KEYS/bearer-hs.key ;;
+	RS*) key=$MG_KEYS/bearer-rs.pem ;;
+	ES*) key=$MG_KEYS/bearer-es.pem ;;
+	*) return 1 ;;
+	esac
+	"$1" mint -alg "$2" -key "$key" -n "$3" -tenant acme >"$4" || return 1
+	(($(wc -l <"$4") == $3))
+}
+
+# bench_download_paths BASE_URL N FILE: ask the pool behind BASE_URL for
+# download tokens of N random media (one curl, kept-alive connection, the
+# first HS256 bearer of $MG_WORK/bearers-HS256.txt); write their
+# download paths, one a line, into FILE.
+bench_download_paths() {
+	local base=$1 n=$2 file=$3 i cfg=$MG_WORK/dlpaths.curl
+	local bearer
+	read -r bearer <"$MG_WORK/bearers-HS256.txt" || return 1
+	{
+		echo 'silent'
+		echo 'show-error'
+		echo 'request = "POST"'
+		echo 'data-binary = ""'
+		echo 'header = "Accept: application/json"'
+		echo "header = \"Authorization: Bearer $bearer\""
+		printf '%s\n' 'write-out = "\n"'
+		for ((i = 0; i < n; i++)); do
+			echo "url = \"$base/media/bench-$((RANDOM % bench_media_count + 1))/download-token\""
+		done
+	} >"$cfg"
+	curl -K "$cfg" | sed -n 's|.*"url":"http://[^/"]*\(/[^"]*\)".*|\1|p' >"$file" || return 1
+	(($(wc -l <"$file") == n))
 }

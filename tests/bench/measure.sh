@@ -11,7 +11,8 @@
 # wrk_run SCENARIO SECONDS OUTFILE: run wrk; its output goes to OUTFILE.
 wrk_run() {
 	local s=$1
-	MG_BENCH_BEARER=${bearer_of[$s]:-} wrk -t"$threads" -c"$connections" -d"$2"s \
+	MG_BENCH_BEARERS=${bearers_of[$s]:-} MG_BENCH_PATHS=${paths_of[$s]:-} \
+		wrk -t"$threads" -c"$connections" -d"$2"s \
 		--latency -s "${script_of[$s]}" "${url_of[$s]}" >"$3" 2>&1
 }
 
@@ -21,31 +22,36 @@ field() {
 	echo "${v%% *}"
 }
 
-# proc_mem PID: "VmRSS RssAnon" of PID in KiB (RssAnon: the private,
-# anonymous part; the rest of VmRSS is mostly shared library pages).
+# proc_mem PID: "VmRSS RssAnon Pss" of PID in KiB (RssAnon: the private,
+# anonymous part; Pss, from /proc/PID/smaps_rollup: the resident pages
+# with each shared page divided among the processes that map it, i.e.
+# what the process really costs; the rest of VmRSS is mostly shared
+# library pages).
 proc_mem() {
-	awk '/^VmRSS:/ { r = $2 } /^RssAnon:/ { a = $2 } END { if (r == "") exit 1; print r, a + 0 }' \
-		"/proc/$1/status" 2>/dev/null
+	local pss
+	pss=$(awk '/^Pss:/ { print $2; exit }' "/proc/$1/smaps_rollup" 2>/dev/null) || return 1
+	awk -v pss="${pss:-0}" '/^VmRSS:/ { r = $2 } /^RssAnon:/ { a = $2 }
+		END { if (r == "") exit 1; print r, a + 0, pss }' "/proc/$1/status" 2>/dev/null
 }
 
-# rss_of POOL: "max mean anon-max" (KiB) over the pool's responders, or
-# "- - -" when it has none.
+# rss_of SCENARIO: "max mean anon-max pss-max pss-mean" (KiB) over the
+# scenario's responders, or "- - - - -" when it has none.
 rss_of() {
-	local pid mem kib anon max=0 sum=0 n=0 amax=0
-	if [[ -n $1 ]]; then
-		for pid in $(mg_responders_pids "$1"); do
-			mem=$(proc_mem "$pid") || continue
-			read -r kib anon <<<"$mem"
-			((kib > max)) && max=$kib
-			((anon > amax)) && amax=$anon
-			sum=$((sum + kib))
-			n=$((n + 1))
-		done
-	fi
+	local pid mem kib anon pss max=0 sum=0 n=0 amax=0 pmax=0 psum=0
+	for pid in $(resp_pids "$1"); do
+		mem=$(proc_mem "$pid") || continue
+		read -r kib anon pss <<<"$mem"
+		((kib > max)) && max=$kib
+		((anon > amax)) && amax=$anon
+		((pss > pmax)) && pmax=$pss
+		sum=$((sum + kib))
+		psum=$((psum + pss))
+		n=$((n + 1))
+	done
 	if ((n == 0)); then
-		echo "- - -"
+		echo "- - - - -"
 	else
-		echo "$max $((sum / n)) $amax"
+		echo "$max $((sum / n)) $amax $pmax $((psum / n))"
 	fi
 }
 
@@ -98,7 +104,7 @@ pg_pids() {
 cpu_snapshot() {
 	local s=$1 lpidf=$MG_WORK/lighttpd-${lighttpd_of[$1]}.pid
 	local -a resp=() pg=() lpid=()
-	[[ -n ${pool_of[$s]} ]] && mapfile -t resp < <(mg_responders_pids "${pool_of[$s]}")
+	mapfile -t resp < <(resp_pids "$s")
 	mapfile -t pg < <(pg_pids)
 	[[ -f $lpidf ]] && lpid=("$(<"$lpidf")")
 	echo "$(proc_ticks "${resp[@]}") $(sum_ticks "${pg[@]}") $(sum_ticks "${lpid[@]}") $(busy_ticks)"
@@ -154,7 +160,7 @@ measure() {
 		note "$s round $r: $errs error responses or socket errors (see $out)"
 	fi
 	# Keep the access logs from filling the disk over long runs.
-	: >"$MG_WORK/lighttpd-${lighttpd_of[$s]}-access.log"
+	[[ -z ${lighttpd_of[$s]} ]] || : >"$MG_WORK/lighttpd-${lighttpd_of[$s]}-access.log"
 	printf '  %-16s round %d: %9.1f req/s  p50 %6.2f ms  p99 %6.2f ms  errors %d\n' \
 		"$s" "$r" "${r_rps[$s/$r]}" "$(ms "${r_p50[$s/$r]}")" "$(ms "${r_p99[$s/$r]}")" "$errs" >&2
 }
@@ -165,7 +171,7 @@ measure() {
 # before the first chunk and after each one.
 soak() {
 	local total=$1 done_reqs=0 secs line reqs rate errs pid mem kib anon
-	local row max sum n amax
+	local row max sum n amax pss pmax psum
 	local s=issue-hs256 out=$MG_WORK/wrk-soak.txt
 	[[ -v "url_of[$s]" ]] || die "--rss-soak needs the issue-hs256 scenario"
 	local start="fresh responders"
@@ -173,27 +179,33 @@ soak() {
 	note "RSS soak: $total HS256 issuing requests, VmRSS about every $soak_every"
 	{
 		echo "Memory of the issue-hs256 pool over $total HS256 issuing requests (KiB; per"
-		echo "responder: VmRSS/RssAnon; requests counted from the start of the soak, on"
-		echo "$start):"
+		echo "responder: PSS/VmRSS/RssAnon; requests counted from the start of the soak, on"
+		echo "$start; random media, random bearers):"
 		echo
-		echo '| requests | VmRSS max | VmRSS mean | RssAnon max | per responder |'
-		echo '|--:|--:|--:|--:|---|'
+		echo '| requests | PSS max | PSS mean | VmRSS max | RssAnon max | per responder PSS/RSS/anon |'
+		echo '|--:|--:|--:|--:|--:|---|'
 	} >"$MG_WORK/soak.md"
 	secs=5
 	while :; do
 		row=
-		max=0 sum=0 n=0 amax=0
+		max=0 sum=0 n=0 amax=0 pmax=0 psum=0
 		for pid in $(mg_responders_pids hs); do
 			mem=$(proc_mem "$pid") || continue
-			read -r kib anon <<<"$mem"
-			row+="$kib/$anon "
+			read -r kib anon pss <<<"$mem"
+			row+="$pss/$kib/$anon "
 			((kib > max)) && max=$kib
 			((anon > amax)) && amax=$anon
+			((pss > pmax)) && pmax=$pss
 			sum=$((sum + kib))
+			psum=$((psum + pss))
 			n=$((n + 1))
 		done
 		((n == responders)) || die "soak: the hs pool has $n live responders, not $responders"
-		printf '| %d | %d | %d | %d | %s |\n' "$done_reqs" "$max" "$((sum / n))" "$amax" "${row% }" |
+		[[ -n ${soak_pss_first:-} ]] || soak_pss_first=$pmax
+		# shellcheck disable=SC2034 # read by report.sh
+		soak_pss_last=$pmax
+		printf '| %d | %d | %d | %d | %d | %s |\n' "$done_reqs" "$pmax" "$((psum / n))" "$max" \
+			"$amax" "${row% }" |
 			tee -a "$MG_WORK/soak.md" >&2
 		((done_reqs < total)) || break
 		wrk_run "$s" "$secs" "$out" || die "soak: wrk failed: $(tail -n 3 "$out")"
@@ -224,4 +236,52 @@ soak() {
 		echo >>"$MG_WORK/soak.md"
 		echo "- MISSED: $soak_errors error responses or socket errors during the soak" >>"$MG_WORK/soak.md"
 	fi
+}
+
+# halfload_run SCENARIO: latency below saturation. h2load (HTTP/1.1,
+# --h1) offers half the scenario's median rate of the rounds, spread over
+# C connections with --rps each, for $halfload seconds; the URIs are the
+# scenario's random paths in order (h2load -i), the bearer its first one
+# (h2load sends one header set). p50/p99 come from h2load's per-request
+# log (--log-file: start, status, elapsed microseconds).
+halfload_run() {
+	local s=$1 rps rate c=8 per base fails log=$MG_WORK/h2load-$1.log out=$MG_WORK/h2load-$1.txt
+	local -a args=()
+	rps=$(row_values "$s" r_rps | median)
+	rate=$(awk -v r="$rps" 'BEGIN { printf "%d", r / 2 }')
+	per=$(awk -v r="$rate" -v c="$c" 'BEGIN { v = r / c; printf "%d", v < 1 ? 1 : v }')
+	base=${url_of[$s]%/}
+	if [[ -n ${paths_of[$s]:-} ]]; then
+		shuf "${paths_of[$s]}" | sed "s|^|$base|" >"$MG_WORK/h2load-$s.uris"
+	else
+		echo "$base" >"$MG_WORK/h2load-$s.uris"
+	fi
+	if [[ ${script_of[$s]} == *post.lua ]]; then
+		# h2load cannot send an empty body (it maps the -d file): the
+		# contract's other accepted body, an empty JSON object.
+		printf '{}' >"$MG_WORK/h2load-body.json"
+		args=(-d "$MG_WORK/h2load-body.json" -H 'Content-Type: application/json'
+			-H "Authorization: Bearer $(first_bearer "$s")" -H 'Accept: application/json')
+	fi
+	note "$s: half load, $((per * c)) req/s offered for ${halfload} s (h2load --rps $per -c $c)"
+	h2load --h1 -c "$c" --rps "$per" -D "$halfload" -i "$MG_WORK/h2load-$s.uris" \
+		--log-file "$log" "${args[@]}" >"$out" 2>&1 || die "$s: h2load failed: $(tail -n 3 "$out")"
+	h_rate[$s]=$((per * c))
+	read -r "h_p50[$s]" "h_p99[$s]" < <(cut -f 3 "$log" | sort -n | awk '
+		{ v[NR] = $1 }
+		END {
+			if (NR == 0) { print 0, 0; exit }
+			i50 = int(NR * 0.50); if (i50 < 1) i50 = 1
+			i99 = int(NR * 0.99); if (i99 < 1) i99 = 1
+			print v[i50], v[i99]
+		}')
+	# Non-2xx/3xx answers in the log, and what h2load counts as failed,
+	# errored or timed out.
+	fails=$(sed -n 's/^requests:.* \([0-9]*\) failed, \([0-9]*\) errored, \([0-9]*\) timeout.*/\1+\2+\3/p' "$out" |
+		head -n 1)
+	h_err[$s]=$(($(awk -F '\t' '$2 < 200 || $2 >= 400 { e++ } END { print e + 0 }' "$log") + ${fails:-1}))
+	(($(wc -l <"$log") > 0)) || h_err[$s]=$((h_err[$s] + 1))
+	[[ -z ${lighttpd_of[$s]} ]] || : >"$MG_WORK/lighttpd-${lighttpd_of[$s]}-access.log"
+	printf '  %-16s half load %6d req/s: p50 %6.2f ms  p99 %6.2f ms  errors %d\n' \
+		"$s" "${h_rate[$s]}" "$(ms "${h_p50[$s]}")" "$(ms "${h_p99[$s]}")" "${h_err[$s]}" >&2
 }

@@ -1,23 +1,46 @@
 -- tests/bench/post.lua - wrk script: POST with a bearer token and an empty
--- body, as a client asking mediagate for a download token does.
+-- body, as a client asking mediagate for a download token does. Every
+-- request names a random medium and carries a random bearer, so that
+-- neither the database's cache nor any cache keyed by the bearer sees one
+-- request over and over.
 --
---   MG_BENCH_BEARER=<JWT> wrk -t1 -c32 -d10s --latency -s post.lua URL
+--   MG_BENCH_BEARERS=FILE MG_BENCH_PATHS=FILE wrk -t1 -c32 -d10s \
+--       --latency -s post.lua URL
 --
--- Environment: MG_BENCH_BEARER, the bearer JWT (required).
+-- Environment: MG_BENCH_BEARERS, a file of bearer JWTs, one a line
+-- (required); MG_BENCH_PATHS, a file of request paths, one a line
+-- (required; e.g. /media/bench-42/download-token).
 --
 -- wrk adds "Content-Length: 0" for the empty body; without it lighttpd
 -- answers a POST with 411. The done hook prints one machine-readable line
 -- that tests/bench/bench.sh reads (latencies in microseconds).
 
-local bearer = os.getenv("MG_BENCH_BEARER")
-if bearer == nil or bearer == "" then
-	error("MG_BENCH_BEARER is not set")
+local function lines(name)
+	local path = os.getenv(name)
+	if path == nil or path == "" then
+		error(name .. " is not set")
+	end
+	local t = {}
+	for l in io.lines(path) do
+		if l ~= "" then t[#t + 1] = l end
+	end
+	if #t == 0 then error(path .. " is empty") end
+	return t
 end
 
-wrk.method = "POST"
-wrk.body = ""
-wrk.headers["Authorization"] = "Bearer " .. bearer
-wrk.headers["Accept"] = "application/json"
+local bearers = lines("MG_BENCH_BEARERS")
+local paths = lines("MG_BENCH_PATHS")
+
+function init(args)
+	math.randomseed(os.time() + (tonumber(tostring({}):match("0x(%x+)"), 16) or 0))
+end
+
+function request()
+	return wrk.format("POST", paths[math.random(#paths)], {
+		["Authorization"] = "Bearer " .. bearers[math.random(#bearers)],
+		["Accept"] = "application/json",
+	}, "")
+end
 
 function done(summary, latency, requests)
 	local e = summary.errors

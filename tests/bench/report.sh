@@ -32,9 +32,10 @@ row_values() {
 	done
 }
 
-# ratio SCENARIO: median over rounds of rps / reference rps, or "-".
+# ratio SCENARIO [REFERENCE]: median over rounds of rps / reference rps
+# (default: the scenario's own reference), or "-".
 ratio() {
-	local s=$1 ref=${ref_of[$1]} r
+	local s=$1 ref=${2:-${ref_of[$1]}} r
 	local -a v=()
 	[[ -n $ref && -v "r_rps[$ref/1]" ]] || {
 		echo "-"
@@ -71,8 +72,8 @@ report() {
 	local -a checks=()
 	tbl=$MG_WORK/table.md
 	{
-		echo '| scenario | req/s | req/s min–max | p50 ms | p99 ms | ratio | target | RSS max KiB | RSS mean KiB | anon max KiB | errors |'
-		echo '|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|'
+		echo '| scenario | req/s | req/s min–max | p50 ms | p99 ms | reference | ratio | target | PSS max KiB | PSS mean KiB | RSS max KiB | anon max KiB | errors |'
+		echo '|---|---|--:|--:|--:|---|--:|--:|--:|--:|--:|--:|--:|'
 		for s in "${scenarios[@]}"; do
 			rps=$(row_values "$s" r_rps | median)
 			rmin=$(row_values "$s" r_rps | awk 'NR == 1 || $1 < m { m = $1 } END { print m }')
@@ -91,15 +92,10 @@ report() {
 				fi
 			fi
 			if [[ $s == issue-* || $s == download-* ]]; then
-				if ((${p99%.*} <= p99_target_us)); then
-					checks+=("met: $s p99 $(ms "$p99") ms ≤ $(ms "$p99_target_us") ms")
+				if [[ ${pss_max[$s]} != - ]] && ((${pss_max[$s]} <= pss_target_kib)); then
+					checks+=("met: $s PSS ${pss_max[$s]} KiB ≤ $pss_target_kib KiB per responder")
 				else
-					checks+=("MISSED: $s p99 $(ms "$p99") ms > $(ms "$p99_target_us") ms")
-				fi
-				if [[ ${rss_max[$s]} != - ]] && ((${rss_max[$s]} <= rss_target_kib)); then
-					checks+=("met: $s RSS ${rss_max[$s]} KiB ≤ $rss_target_kib KiB per responder")
-				else
-					checks+=("MISSED: $s RSS ${rss_max[$s]} KiB > $rss_target_kib KiB per responder")
+					checks+=("MISSED: $s PSS ${pss_max[$s]} KiB > $pss_target_kib KiB per responder")
 				fi
 			fi
 			if ((errs > 0)); then
@@ -108,22 +104,69 @@ report() {
 			else
 				mark=0
 			fi
-			printf '| %s | %.0f | %.0f–%.0f | %s | %s | %s | %s | %s | %s | %s | %s |\n' \
-				"$s" "$rps" "$rmin" "$rmax" "$(ms "$p50")" "$(ms "$p99")" "$ratio" "$target" \
-				"${rss_max[$s]}" "${rss_mean[$s]}" "${rss_anon[$s]}" "$mark"
+			printf '| %s | %.0f | %.0f–%.0f | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' \
+				"$s" "$rps" "$rmin" "$rmax" "$(ms "$p50")" "$(ms "$p99")" "${ref_of[$s]:--}" \
+				"$ratio" "$target" "${pss_max[$s]}" "${pss_mean[$s]}" "${rss_max[$s]}" \
+				"${rss_anon[$s]}" "$mark"
 		done
 	} >"$tbl"
+	local e es er et
+	for e in "${extra_ratios[@]}"; do
+		read -r es er et <<<"$e"
+		[[ " ${scenarios[*]} " == *" $es "* && " ${scenarios[*]} " == *" $er "* ]] || continue
+		ratio=$(ratio "$es" "$er")
+		if awk -v a="$ratio" -v b="$et" 'BEGIN { exit !(a >= b) }'; then
+			checks+=("met: $es ÷ $er $ratio ≥ $et")
+		else
+			checks+=("MISSED: $es ÷ $er $ratio < $et")
+		fi
+	done
+	: >"$MG_WORK/halfload.md"
+	if ((${#h_rate[@]} > 0)); then
+		{
+			echo '| scenario | offered req/s (half the median) | p50 ms | p99 ms | errors |'
+			echo '|---|--:|--:|--:|--:|'
+			for s in "${halfload_scenarios[@]}"; do
+				[[ -v "h_rate[$s]" ]] || continue
+				printf '| %s | %d | %s | %s | %s |\n' "$s" "${h_rate[$s]}" \
+					"$(ms "${h_p50[$s]}")" "$(ms "${h_p99[$s]}")" "${h_err[$s]}"
+				if [[ $s == issue-* ]]; then
+					if ((h_p99[$s] <= p99_target_us)); then
+						checks+=("met: $s p99 at half load $(ms "${h_p99[$s]}") ms ≤ $(ms "$p99_target_us") ms")
+					else
+						checks+=("MISSED: $s p99 at half load $(ms "${h_p99[$s]}") ms > $(ms "$p99_target_us") ms")
+					fi
+				fi
+				((h_err[$s] == 0)) || checks+=("MISSED: $s had ${h_err[$s]} errors at half load")
+			done
+		} >"$MG_WORK/halfload.md"
+	fi
+	if [[ -n ${soak_pss_first:-} ]]; then
+		if ((soak_pss_last <= soak_pss_first + 64)); then
+			checks+=("met: issue-hs256 PSS flat over the soak ($soak_pss_first → $soak_pss_last KiB, max per responder)")
+		else
+			checks+=("MISSED: issue-hs256 PSS grew over the soak ($soak_pss_first → $soak_pss_last KiB, max per responder)")
+		fi
+	fi
 	cpu_table >"$MG_WORK/cpu.md"
 	{
 		echo "Measured $(bench_machine); load average before the run $load_before."
 		echo "$(bench_bin_id); $responders responders per pool (\`spawn-fcgi -F $responders\`, one socket, one lighttpd each);"
 		echo "\`wrk -t$threads -c$connections -d${duration}s --latency\`; $rounds interleaved rounds after a ${warmup} s warm-up;"
-		echo "medians over rounds. ratio: median over rounds of req/s ÷ the same round's"
-		echo "reference (issue-* ÷ ceiling, downloads ÷ static). RSS: VmRSS of each responder after the last round"
-		echo "(max, mean; anon: its private anonymous part, RssAnon)."
+		echo "medians over rounds; every request names a random one of $bench_media_count media, issuing ones"
+		echo "carry a random one of $bearer_count distinct bearers. ratio: median over rounds of req/s ÷ the same"
+		echo "round's reference. PSS (/proc/PID/smaps_rollup) and VmRSS of each responder after the last round"
+		echo "(max, mean; anon: its private anonymous part, RssAnon); the Go peer is one process."
 		echo
 		cat "$tbl"
 		echo
+		if [[ -s $MG_WORK/halfload.md ]]; then
+			echo "Latency below saturation: \`h2load --h1\` offering half the median rate above,"
+			echo "open loop (--rps per connection, 8 connections), ${halfload} s, random media, one bearer:"
+			echo
+			cat "$MG_WORK/halfload.md"
+			echo
+		fi
 		for check in "${checks[@]}"; do
 			echo "- $check"
 		done
