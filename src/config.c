@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +12,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include "err.h"
 #include "buf.h"
 #include "config.h"
 #include "keys.h"
@@ -60,20 +60,6 @@ const char config_help[] =
 "would (listing the keys of a set that are not usable, and why), connects\n"
 "to the database and exits 0, or prints what is wrong and exits 1.\n";
 
-static int fail(char *err, size_t errsz, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int
-fail(char *err, size_t errsz, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errsz, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
 /* Value of name, or NULL when unset or empty. */
 static const char *
 get_nonempty(config_getenv_fn get, const char *name)
@@ -98,7 +84,7 @@ parse_long(config_getenv_fn get, const char *name, long def, long min,
 	errno = 0;
 	n = strtol(v, &end, 10);
 	if (errno != 0 || end == v || *end != '\0' || n < min || n > max)
-		return fail(err, errsz, "%s: '%s' is not a whole number from "
+		return err_fail(err, errsz, "%s: '%s' is not a whole number from "
 		    "%ld to %ld", name, v, min, max);
 	*out = n;
 	return 0;
@@ -171,11 +157,11 @@ parse_public_url(const char *v, char **out, char *err, size_t errsz)
 	else if (strncmp(v, "http://", 7) == 0)
 		host = v + 7;
 	else
-		return fail(err, errsz, "MEDIAGATE_PUBLIC_URL: '%s' must start "
+		return err_fail(err, errsz, "MEDIAGATE_PUBLIC_URL: '%s' must start "
 		    "with http:// or https://", v);
 	end = v + len;
 	if (host >= end)
-		return fail(err, errsz, "MEDIAGATE_PUBLIC_URL: '%s' has no "
+		return err_fail(err, errsz, "MEDIAGATE_PUBLIC_URL: '%s' has no "
 		    "host", v);
 	if (*host == '[') {
 		if ((p = memchr(host, ']', (size_t)(end - host))) == NULL ||
@@ -203,7 +189,7 @@ parse_public_url(const char *v, char **out, char *err, size_t errsz)
 	*out = xstrndup(v, len);
 	return 0;
 bad:
-	return fail(err, errsz, "MEDIAGATE_PUBLIC_URL: '%s' must be "
+	return err_fail(err, errsz, "MEDIAGATE_PUBLIC_URL: '%s' must be "
 	    "scheme://host[:port] (a host name, an IPv4 address or [IPv6], "
 	    "a port from 1 to 65535) with no path, query or user", v);
 }
@@ -235,7 +221,7 @@ parse_base_path(const char *v, char **out, char *err, size_t errsz)
 	*out = xstrndup(v, len);
 	return 0;
 bad:
-	return fail(err, errsz, "MEDIAGATE_BASE_PATH: '%s' must be a path "
+	return err_fail(err, errsz, "MEDIAGATE_BASE_PATH: '%s' must be a path "
 	    "like /api, without empty, '.' or '..' segments", v);
 }
 
@@ -248,7 +234,7 @@ parse_storage_root(const char *v, enum sendfile_kind kind, char **out,
 	size_t len = strlen(v);
 
 	if (v[0] != '/')
-		return fail(err, errsz, "MEDIAGATE_STORAGE_ROOT: '%s' is not "
+		return err_fail(err, errsz, "MEDIAGATE_STORAGE_ROOT: '%s' is not "
 		    "an absolute path", v);
 	if (kind == SENDFILE_X_ACCEL) {
 		/* An nginx internal location prefix, not a directory. */
@@ -258,10 +244,10 @@ parse_storage_root(const char *v, enum sendfile_kind kind, char **out,
 		return 0;
 	}
 	if (realpath(v, real) == NULL || stat(real, &st) != 0)
-		return fail(err, errsz, "MEDIAGATE_STORAGE_ROOT: %s: %s", v,
+		return err_fail(err, errsz, "MEDIAGATE_STORAGE_ROOT: %s: %s", v,
 		    strerror(errno));
 	if (!S_ISDIR(st.st_mode))
-		return fail(err, errsz, "MEDIAGATE_STORAGE_ROOT: %s is not a "
+		return err_fail(err, errsz, "MEDIAGATE_STORAGE_ROOT: %s is not a "
 		    "directory", v);
 	*out = xstrdup(real);
 	return 0;
@@ -293,7 +279,7 @@ parse_algs(const char *v, struct config *cfg, char *err, size_t errsz)
 			goto bad;
 		for (i = 0; i < cfg->jwt_nalgs; i++)
 			if (cfg->jwt_algs[i] == cfg->jwt_algs[cfg->jwt_nalgs])
-				return fail(err, errsz, "MEDIAGATE_JWT_ALG: "
+				return err_fail(err, errsz, "MEDIAGATE_JWT_ALG: "
 				    "'%s' lists %s twice", v, name);
 		cfg->jwt_nalgs++;
 		if (*end == '\0')
@@ -303,7 +289,7 @@ parse_algs(const char *v, struct config *cfg, char *err, size_t errsz)
 	cfg->jwt_alg = cfg->jwt_algs[0];
 	return 0;
 bad:
-	return fail(err, errsz, "MEDIAGATE_JWT_ALG: '%s' is not one of "
+	return err_fail(err, errsz, "MEDIAGATE_JWT_ALG: '%s' is not one of "
 	    "HS256 HS384 HS512 RS256 RS384 RS512 ES256 ES384 ES512 (or a "
 	    "comma-separated list of them)", v);
 }
@@ -317,7 +303,7 @@ key_source(config_getenv_fn get, const char *file_var, const char *set_var,
 	const char *s = get_nonempty(get, set_var);
 
 	if (f != NULL && s != NULL)
-		return fail(err, errsz, "%s and %s: set only one of them",
+		return err_fail(err, errsz, "%s and %s: set only one of them",
 		    file_var, set_var);
 	*file = f != NULL ? xstrdup(f) : NULL;
 	*set = s != NULL ? xstrdup(s) : NULL;
@@ -342,11 +328,11 @@ config_parse(struct config *cfg, config_getenv_fn get, char *err,
 	    &cfg->jwt_key_file, &cfg->jwt_jwks_file, err, errsz) != 0)
 		return -1;
 	if (cfg->jwt_key_file == NULL && cfg->jwt_jwks_file == NULL)
-		return fail(err, errsz, "MEDIAGATE_JWT_KEY_FILE: required (a "
+		return err_fail(err, errsz, "MEDIAGATE_JWT_KEY_FILE: required (a "
 		    "file with the HMAC secret or the PEM public key), or "
 		    "MEDIAGATE_JWT_JWKS_FILE (a JSON Web Key Set)");
 	if (cfg->jwt_nalgs > 1 && cfg->jwt_jwks_file == NULL)
-		return fail(err, errsz, "MEDIAGATE_JWT_ALG: lists %zu "
+		return err_fail(err, errsz, "MEDIAGATE_JWT_ALG: lists %zu "
 		    "algorithms; more than one needs MEDIAGATE_JWT_JWKS_FILE "
 		    "(a key file holds one key)", cfg->jwt_nalgs);
 
@@ -364,7 +350,7 @@ config_parse(struct config *cfg, config_getenv_fn get, char *err,
 		cfg->tenant_claim = xstrdup("tenant");
 	else if (*v != '\0') {
 		if (!printable(v) || strlen(v) > 128)
-			return fail(err, errsz, "MEDIAGATE_TENANT_CLAIM: '%s' "
+			return err_fail(err, errsz, "MEDIAGATE_TENANT_CLAIM: '%s' "
 			    "is not a claim name", v);
 		cfg->tenant_claim = xstrdup(v);
 	}
@@ -374,7 +360,7 @@ config_parse(struct config *cfg, config_getenv_fn get, char *err,
 	    &cfg->token_jwks_file, err, errsz) != 0)
 		return -1;
 	if (cfg->token_secret_file == NULL && cfg->token_jwks_file == NULL)
-		return fail(err, errsz, "MEDIAGATE_TOKEN_SECRET_FILE: required "
+		return err_fail(err, errsz, "MEDIAGATE_TOKEN_SECRET_FILE: required "
 		    "(a file with at least %d secret bytes), or "
 		    "MEDIAGATE_TOKEN_JWKS_FILE (a keyring)", CONFIG_SECRET_MIN);
 	if (parse_long(get, "MEDIAGATE_TOKEN_TTL", 60, 1, 86400,
@@ -397,7 +383,7 @@ config_parse(struct config *cfg, config_getenv_fn get, char *err,
 	else if (strcasecmp(v, "X-Accel-Redirect") == 0)
 		cfg->sendfile = SENDFILE_X_ACCEL;
 	else
-		return fail(err, errsz, "MEDIAGATE_SENDFILE_HEADER: '%s' is "
+		return err_fail(err, errsz, "MEDIAGATE_SENDFILE_HEADER: '%s' is "
 		    "not one of X-Sendfile, X-LIGHTTPD-send-file, "
 		    "X-Accel-Redirect", v);
 

@@ -1,5 +1,20 @@
-/* err.c — the single place where outcomes become HTTP statuses. */
+/* err.c — the single place where outcomes become HTTP statuses, and the
+ * one way start-up checks word their reasons. */
+#include <stdarg.h>
+#include <stdio.h>
+
 #include "err.h"
+
+int
+err_fail(char *err, size_t errsz, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errsz, fmt, ap);
+	va_end(ap);
+	return -1;
+}
 
 int
 err_status(enum mg_err err)

@@ -9,6 +9,8 @@
 #ifndef MG_ERR_H
 #define MG_ERR_H
 
+#include <stddef.h>
+
 enum mg_err {
 	MG_OK = 0,
 	MG_EBADREQ,	/* 400: malformed id, body or request */
@@ -25,6 +27,14 @@ enum mg_err {
 	MG_EUNAVAIL,	/* 503: database unreachable */
 	MG_EAUDIT,	/* 503: the audit log cannot be written */
 };
+
+/*
+ * Write a one-line reason into err (capacity errsz) and return -1: the
+ * start-up and reload checks (config, keys, jwks) say what is wrong this
+ * way, and the caller prints or logs the line.
+ */
+int err_fail(char *err, size_t errsz, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* HTTP status code for err (200 for MG_OK). */
 int err_status(enum mg_err err);

@@ -8,22 +8,9 @@
 #include <jose/b64.h>
 #include <jose/openssl.h>
 
+#include "err.h"
 #include "buf.h"
 #include "jwks.h"
-
-static int fail(char *err, size_t errsz, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int
-fail(char *err, size_t errsz, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errsz, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 static void unusable(struct jwks_entry *e, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -262,7 +249,7 @@ check_set(const struct jwks *set, char *err, size_t errsz)
 		a = &set->keys[i];
 		if (set->kind == JWKS_KEYRING && !a->usable) {
 			entry_name(set, i, name, sizeof(name));
-			return fail(err, errsz, "%s: %s", name, a->why);
+			return err_fail(err, errsz, "%s: %s", name, a->why);
 		}
 		/* RFC 7517 §4.5: kid tells keys apart; two usable keys with
 		 * one kid and one algorithm leave the choice to chance. */
@@ -271,7 +258,7 @@ check_set(const struct jwks *set, char *err, size_t errsz)
 			if (b->usable && b->kid != NULL &&
 			    strcmp(a->kid, b->kid) == 0 &&
 			    a->key.alg == b->key.alg)
-				return fail(err, errsz, "keys %zu and %zu have "
+				return err_fail(err, errsz, "keys %zu and %zu have "
 				    "the same kid \"%s\" and algorithm %s",
 				    j + 1, i + 1, a->kid,
 				    jws_alg_name(a->key.alg));
@@ -279,9 +266,9 @@ check_set(const struct jwks *set, char *err, size_t errsz)
 	}
 	if (set->usable == 0) {
 		if (set->n == 0)
-			return fail(err, errsz, "holds no key");
+			return err_fail(err, errsz, "holds no key");
 		entry_name(set, 0, name, sizeof(name));
-		return fail(err, errsz, "holds no usable key (%s: %s)", name,
+		return err_fail(err, errsz, "holds no usable key (%s: %s)", name,
 		    set->keys[0].why);
 	}
 	return 0;
@@ -307,18 +294,18 @@ jwks_parse(enum jwks_kind kind, const char *json, size_t len,
 			if ((unsigned char)jerr.text[i] < 0x20 ||
 			    jerr.text[i] == 0x7f)
 				jerr.text[i] = '?';
-		return fail(err, errsz, "not valid JSON: %s (line %d)",
+		return err_fail(err, errsz, "not valid JSON: %s (line %d)",
 		    jerr.text, jerr.line);
 	}
 	keys = json_object_get(root, "keys");
 	if (!json_is_object(root) || !json_is_array(keys)) {
 		json_decref(root);
-		return fail(err, errsz, "not a JWK Set: no \"keys\" array "
+		return err_fail(err, errsz, "not a JWK Set: no \"keys\" array "
 		    "(RFC 7517 §5)");
 	}
 	if ((i = json_array_size(keys)) > JWKS_MAX_KEYS) {
 		json_decref(root);
-		return fail(err, errsz, "holds %zu keys; at most %d are "
+		return err_fail(err, errsz, "holds %zu keys; at most %d are "
 		    "accepted", i, JWKS_MAX_KEYS);
 	}
 	set = xcalloc(1, sizeof(*set));
@@ -330,7 +317,7 @@ jwks_parse(enum jwks_kind kind, const char *json, size_t len,
 			set->n = i;
 			jwks_free(set);
 			json_decref(root);
-			return fail(err, errsz, "key %zu is not a JSON object",
+			return err_fail(err, errsz, "key %zu is not a JSON object",
 			    i + 1);
 		}
 		parse_entry(set, &set->keys[i], jwk, algs, nalgs);

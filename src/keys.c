@@ -1,13 +1,13 @@
 /* keys.c — key files into key sets, at start and on change. */
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "err.h"
 #include "buf.h"
 #include "keys.h"
 #include "log.h"
@@ -15,20 +15,6 @@
 #define KEY_FILE_MAX	(64 * 1024)
 
 static struct keys_counts counts;
-
-static int fail(char *err, size_t errsz, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int
-fail(char *err, size_t errsz, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errsz, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 static void
 file_id(const struct stat *st, struct config_file_id *id)
@@ -60,24 +46,24 @@ read_key_file(const char *var, const char *path, int secret,
 	int fd;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return fail(err, errsz, "%s: cannot open %s: %s", var, path,
+		return err_fail(err, errsz, "%s: cannot open %s: %s", var, path,
 		    strerror(errno));
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
 		close(fd);
-		return fail(err, errsz, "%s: %s is not a regular file", var,
+		return err_fail(err, errsz, "%s: %s is not a regular file", var,
 		    path);
 	}
 	file_id(&st, id);
 	*mode = st.st_mode;
 	if (secret > 0 && (st.st_mode & S_IRWXO) != 0) {
 		close(fd);
-		return fail(err, errsz, "%s: %s is accessible to other users "
+		return err_fail(err, errsz, "%s: %s is accessible to other users "
 		    "(mode %04o); chmod o-rwx it", var, path,
 		    (unsigned)(st.st_mode & 07777));
 	}
 	if (st.st_size > KEY_FILE_MAX) {
 		close(fd);
-		return fail(err, errsz, "%s: %s is larger than %d bytes", var,
+		return err_fail(err, errsz, "%s: %s is larger than %d bytes", var,
 		    path, KEY_FILE_MAX);
 	}
 	p = xmalloc((size_t)st.st_size + 1);
@@ -88,7 +74,7 @@ read_key_file(const char *var, const char *path, int secret,
 		if (n < 0) {
 			close(fd);
 			free(p);
-			return fail(err, errsz, "%s: cannot read %s: %s", var,
+			return err_fail(err, errsz, "%s: cannot read %s: %s", var,
 			    path, strerror(errno));
 		}
 		got += (size_t)n;
@@ -131,11 +117,11 @@ load_bearer(const struct config *cfg, struct jwks **out,
 		    cfg->jwt_algs, cfg->jwt_nalgs, out, why, sizeof(why));
 		free_bytes(bytes, len);
 		if (rc != 0)
-			return fail(err, errsz, "%s: %s: %s", var, path, why);
+			return err_fail(err, errsz, "%s: %s: %s", var, path, why);
 		if (jwks_has_secret(*out) && (mode & S_IRWXO) != 0) {
 			jwks_free(*out);
 			*out = NULL;
-			return fail(err, errsz, "%s: %s holds HMAC secrets and "
+			return err_fail(err, errsz, "%s: %s holds HMAC secrets and "
 			    "is accessible to other users (mode %04o); chmod "
 			    "o-rwx it", var, path, (unsigned)(mode & 07777));
 		}
@@ -143,13 +129,13 @@ load_bearer(const struct config *cfg, struct jwks **out,
 	}
 	if (hmac && len < CONFIG_SECRET_MIN) {
 		free_bytes(bytes, len);
-		return fail(err, errsz, "%s: %s holds %zu bytes; an HMAC "
+		return err_fail(err, errsz, "%s: %s holds %zu bytes; an HMAC "
 		    "secret needs at least %d", var, path, len,
 		    CONFIG_SECRET_MIN);
 	}
 	rc = jwks_single(cfg->jwt_alg, bytes, len, out, why, sizeof(why));
 	free_bytes(bytes, len);
-	return rc != 0 ? fail(err, errsz, "%s: %s is %s", var, path, why) : 0;
+	return rc != 0 ? err_fail(err, errsz, "%s: %s is %s", var, path, why) : 0;
 }
 
 static int
@@ -173,17 +159,17 @@ load_token(const struct config *cfg, struct jwks **out,
 		rc = jwks_parse(JWKS_KEYRING, (const char *)bytes, len, NULL,
 		    0, out, why, sizeof(why));
 		free_bytes(bytes, len);
-		return rc != 0 ? fail(err, errsz, "%s: %s: %s", var, path,
+		return rc != 0 ? err_fail(err, errsz, "%s: %s: %s", var, path,
 		    why) : 0;
 	}
 	if (len < CONFIG_SECRET_MIN) {
 		free_bytes(bytes, len);
-		return fail(err, errsz, "%s: %s holds %zu bytes; at least %d "
+		return err_fail(err, errsz, "%s: %s holds %zu bytes; at least %d "
 		    "are needed", var, path, len, CONFIG_SECRET_MIN);
 	}
 	rc = jwks_single(JWS_HS256, bytes, len, out, why, sizeof(why));
 	free_bytes(bytes, len);
-	return rc != 0 ? fail(err, errsz, "%s: %s is %s", var, path, why) : 0;
+	return rc != 0 ? err_fail(err, errsz, "%s: %s is %s", var, path, why) : 0;
 }
 
 int
@@ -200,7 +186,7 @@ keys_load(const struct config *cfg, struct jwks **bearer,
 	 * token and the other way round: no key of one set may be a key of
 	 * the other. */
 	if (jwks_share_secret(*bearer, *token)) {
-		fail(err, errsz, "%s: must differ from every bearer secret in "
+		err_fail(err, errsz, "%s: must differ from every bearer secret in "
 		    "%s", cfg->token_jwks_file != NULL ?
 		    "MEDIAGATE_TOKEN_JWKS_FILE" : "MEDIAGATE_TOKEN_SECRET_FILE",
 		    cfg->jwt_jwks_file != NULL ? "MEDIAGATE_JWT_JWKS_FILE" :
