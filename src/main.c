@@ -59,6 +59,19 @@ on_reload(int sig)
 }
 
 static int
+catch_reload(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_reload;
+	sa.sa_flags = SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	return sigaction(SIGHUP, &sa, NULL) != 0 ||
+	    sigaction(SIGUSR2, &sa, NULL) != 0 ? -1 : 0;
+}
+
+static int
 install_signals(void)
 {
 	struct sigaction sa;
@@ -68,12 +81,7 @@ install_signals(void)
 	sigemptyset(&sa.sa_mask);
 	if (sigaction(SIGTERM, &sa, NULL) != 0 ||
 	    sigaction(SIGUSR1, &sa, NULL) != 0 ||
-	    sigaction(SIGINT, &sa, NULL) != 0)
-		return -1;
-	sa.sa_handler = on_reload;
-	sa.sa_flags = SA_RESTART;
-	if (sigaction(SIGHUP, &sa, NULL) != 0 ||
-	    sigaction(SIGUSR2, &sa, NULL) != 0)
+	    sigaction(SIGINT, &sa, NULL) != 0 || catch_reload() != 0)
 		return -1;
 	/* A client that goes away mid-response must not kill us. */
 	sa.sa_handler = SIG_IGN;
@@ -317,6 +325,17 @@ main(int argc, char **argv)
 	if (argc > 2 || (argc == 2 && strcmp(argv[1], "--check-config") != 0)) {
 		fprintf(stderr, "mediagate: unknown argument '%s' (see "
 		    "--help)\n", argv[1]);
+		return 1;
+	}
+	/*
+	 * multiwatch forwards SIGUSR2 to every child, also to one it has just
+	 * started and that is still reading its keys: from here on a reload
+	 * signal only sets the flag (the loop then re-reads the files), never
+	 * the default action, which would end the process.
+	 */
+	if (argc == 1 && catch_reload() != 0) {
+		fprintf(stderr, "mediagate: cannot set up: %s\n",
+		    strerror(errno));
 		return 1;
 	}
 	if (load_config(&cfg) != 0) {

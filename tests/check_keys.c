@@ -470,7 +470,7 @@ mw_issue_kid(const char *bearer)
 	ck_assert_msg(r->status == 201, "mw: status %d", r->status);
 	ck_assert_ptr_nonnull(p = strstr(r->body, "\"token\":\""));
 	ck_assert_ptr_nonnull(e = strchr(p + 9, '"'));
-	token_facts(kstrdup(xstrndup(p + 9, (size_t)(e - p - 9))), kid,
+	token_facts(keep(xstrndup(p + 9, (size_t)(e - p - 9)), free), kid,
 	    sizeof(kid), &exp);
 	return kstrdup(kid);
 }
