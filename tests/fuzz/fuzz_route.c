@@ -2,7 +2,8 @@
  * fuzz_route.c — route_match() and route_loggable() over any REQUEST_URI.
  *
  * Invariants: the result is one of the three documented outcomes; on
- * MG_OK the id is valid and both fixed buffers are terminated; mounting
+ * MG_OK the id is valid (or, for /healthz and /metrics, empty) and both
+ * fixed buffers are terminated; mounting
  * under a base path changes nothing but the prefix; a log copy of the
  * path never holds control bytes, a query, a fragment or a download token.
  */
@@ -22,8 +23,13 @@ match(const char *uri, const char *base, struct route *r)
 	if (err == MG_OK) {
 		FUZZ_ASSERT(why == NULL);
 		FUZZ_ASSERT(r->kind == ROUTE_ISSUE ||
-		    r->kind == ROUTE_DOWNLOAD);
-		FUZZ_ASSERT(route_id_valid(r->id, strlen(r->id)));
+		    r->kind == ROUTE_DOWNLOAD || r->kind == ROUTE_HEALTH ||
+		    r->kind == ROUTE_METRICS);
+		/* The operations endpoints (§7) carry no id and no token. */
+		if (r->kind == ROUTE_HEALTH || r->kind == ROUTE_METRICS)
+			FUZZ_ASSERT(r->id[0] == '\0' && r->token[0] == '\0');
+		else
+			FUZZ_ASSERT(route_id_valid(r->id, strlen(r->id)));
 		if (r->kind == ROUTE_ISSUE)
 			FUZZ_ASSERT(r->token[0] == '\0');
 	} else {
