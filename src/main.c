@@ -25,7 +25,6 @@
 #include "metrics.h"
 
 static volatile sig_atomic_t stopping;
-static volatile sig_atomic_t reload_asked;
 
 /*
  * SIGTERM (systemd, spawn-fcgi supervisors) and SIGUSR1 (mod_fcgid,
@@ -43,32 +42,48 @@ on_stop(int sig)
 
 /*
  * SIGHUP and SIGUSR2 (the one signal multiwatch forwards) re-read the key
- * files (contract §3.1); their default action would kill the process.  The
- * handler only sets a flag and the loop reloads before the next request,
- * so no request is ever answered with the old keys after the signal.
- * SA_RESTART: an idle process stays in accept(2) and reloads when its next
- * request arrives, and, more to the point, a read(2) of a request in
- * progress is restarted instead of failing with EINTR, which libfcgi would
- * turn into a broken request.
+ * files (contract §3.1).  They are blocked for the life of the process,
+ * from the first line of main(), and looked for before each request with
+ * sigpending(2), so no request after the signal is answered with the old
+ * keys.  Not a handler: after accept(2) on a Unix socket libfcgi waits in
+ * select(2), which a handled signal interrupts whatever SA_RESTART says,
+ * and it then drops the connection (lighttpd: "connection was dropped
+ * after accept()"), so a reload under load would fail a request; and a
+ * signal that multiwatch forwards to a child still reading its keys must
+ * not take the default action, which ends the process.
  */
 static void
-on_reload(int sig)
+reload_signals(sigset_t *set)
 {
-	(void)sig;
-	reload_asked = 1;
+	sigemptyset(set);
+	sigaddset(set, SIGHUP);
+	sigaddset(set, SIGUSR2);
 }
 
 static int
-catch_reload(void)
+block_reload_signals(void)
 {
-	struct sigaction sa;
+	sigset_t set;
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_reload;
-	sa.sa_flags = SA_RESTART;
-	sigemptyset(&sa.sa_mask);
-	return sigaction(SIGHUP, &sa, NULL) != 0 ||
-	    sigaction(SIGUSR2, &sa, NULL) != 0 ? -1 : 0;
+	reload_signals(&set);
+	return sigprocmask(SIG_BLOCK, &set, NULL);
+}
+
+/* True if a reload signal arrived since the last call (all are taken). */
+static bool
+reload_signalled(void)
+{
+	static const struct timespec now = { 0, 0 };
+	sigset_t set, pending;
+	bool got = false;
+
+	reload_signals(&set);
+	if (sigpending(&pending) != 0 || (!sigismember(&pending, SIGHUP) &&
+	    !sigismember(&pending, SIGUSR2)))
+		return false;
+	while (sigtimedwait(&set, NULL, &now) > 0)
+		got = true;
+	return got;
 }
 
 static int
@@ -81,7 +96,7 @@ install_signals(void)
 	sigemptyset(&sa.sa_mask);
 	if (sigaction(SIGTERM, &sa, NULL) != 0 ||
 	    sigaction(SIGUSR1, &sa, NULL) != 0 ||
-	    sigaction(SIGINT, &sa, NULL) != 0 || catch_reload() != 0)
+	    sigaction(SIGINT, &sa, NULL) != 0)
 		return -1;
 	/* A client that goes away mid-response must not kill us. */
 	sa.sa_handler = SIG_IGN;
@@ -229,9 +244,8 @@ open_ops(const struct config *cfg)
 static void
 maybe_reload(struct config *cfg, struct keys_watch *watch)
 {
-	bool force = reload_asked != 0;
+	bool force = reload_signalled();
 
-	reload_asked = 0;
 	switch (keys_poll(cfg, watch, force)) {
 	case KEYS_RELOADED:
 		metrics_key_reload(true);
@@ -327,13 +341,8 @@ main(int argc, char **argv)
 		    "--help)\n", argv[1]);
 		return 1;
 	}
-	/*
-	 * multiwatch forwards SIGUSR2 to every child, also to one it has just
-	 * started and that is still reading its keys: from here on a reload
-	 * signal only sets the flag (the loop then re-reads the files), never
-	 * the default action, which would end the process.
-	 */
-	if (argc == 1 && catch_reload() != 0) {
+	/* Before anything else: see reload_signals(). */
+	if (argc == 1 && block_reload_signals() != 0) {
 		fprintf(stderr, "mediagate: cannot set up: %s\n",
 		    strerror(errno));
 		return 1;
