@@ -183,7 +183,7 @@ fault_responder() {
 # fault_db WHICH: stop the standby (pg2) or the primary (pg1) for 4 s
 # under load, start it again.
 fault_db() {
-	local host=$1 conn tl tb inflight role i
+	local host=$1 conn tl tb inflight role i spans
 	if [[ $host == pg2 ]]; then
 		conn=$pg_admin2
 		role=standby
@@ -204,6 +204,12 @@ fault_db() {
 	tb=$(now_ms)
 	sleep 2
 	load_stop
+	# In flight at the loss: the server's active sessions at that moment,
+	# or, if more, the requests under way when the stop began (started
+	# before it, answered after it): a request between its connection and
+	# its statement is in flight too, though no session shows it active.
+	spans=$(records | awk -v tl="$tl" '$1 <= tl && $2 >= tl { n++ } END { print n + 0 }')
+	((spans > inflight)) && inflight=$spans
 	report "lighttpd: $role stopped" "$host" "$tl" "$tb" "$inflight"
 	check "lighttpd: the $role is back and the standby streams again" wait_streaming 30
 	for ((i = 0; i < 20; i++)); do
