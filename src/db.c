@@ -155,35 +155,23 @@ ms_left(const struct timespec *deadline)
 	    (deadline->tv_nsec - now.tv_nsec) / 1000000;
 }
 
-/*
- * Send the prepared lookup and wait for its result until a deadline, so
- * that a database that stops answering (network partition, frozen host)
- * cannot hang the responder.  Returns the last result or NULL.
- */
+/* Wait for conn's pending query until deadline; the last result or NULL. */
 static PGresult *
-run_lookup(PGconn *conn, const char *id, const char *tenant, bool *timeout)
+wait_result(PGconn *conn, const struct timespec *deadline, bool *timeout)
 {
-	const char *params[2] = { id, tenant };
-	struct timespec deadline;
 	struct pollfd pfd;
 	PGresult *res, *last = NULL;
 	long left;
 	int flush;
 
 	*timeout = false;
-	clock_gettime(CLOCK_MONOTONIC, &deadline);
-	deadline.tv_sec += DB_QUERY_DEADLINE_MS / 1000;
-
-	if (!PQsendQueryPrepared(conn, lookup_name, 2, params, NULL, NULL, 0))
-		return NULL;
 	pfd.fd = PQsocket(conn);
 	for (;;) {
-		flush = PQflush(conn);
-		if (flush < 0)
+		if ((flush = PQflush(conn)) < 0)
 			return NULL;
 		if (flush == 0 && !PQisBusy(conn))
 			break;
-		if ((left = ms_left(&deadline)) <= 0) {
+		if ((left = ms_left(deadline)) <= 0) {
 			*timeout = true;
 			return NULL;
 		}
@@ -198,6 +186,26 @@ run_lookup(PGconn *conn, const char *id, const char *tenant, bool *timeout)
 		last = res;
 	}
 	return last;
+}
+
+/*
+ * Send the prepared lookup and wait for its result until a deadline, so
+ * that a database that stops answering (network partition, frozen host)
+ * cannot hang the responder.  Returns the last result or NULL.
+ */
+static PGresult *
+run_lookup(PGconn *conn, const char *id, const char *tenant, bool *timeout)
+{
+	const char *params[2] = { id, tenant };
+	struct timespec deadline;
+
+	*timeout = false;
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += DB_QUERY_DEADLINE_MS / 1000;
+
+	if (!PQsendQueryPrepared(conn, lookup_name, 2, params, NULL, NULL, 0))
+		return NULL;
+	return wait_result(conn, &deadline, timeout);
 }
 
 /*
@@ -379,39 +387,6 @@ db_free(struct db *db)
  * non-blocking PQconnectStartParams/PQconnectPoll and every query is sent
  * and awaited with poll(2).
  */
-
-/* Wait for conn's pending query until deadline; the last result or NULL. */
-static PGresult *
-wait_result(PGconn *conn, const struct timespec *deadline, bool *timeout)
-{
-	struct pollfd pfd;
-	PGresult *res, *last = NULL;
-	long left;
-	int flush;
-
-	*timeout = false;
-	pfd.fd = PQsocket(conn);
-	for (;;) {
-		if ((flush = PQflush(conn)) < 0)
-			return NULL;
-		if (flush == 0 && !PQisBusy(conn))
-			break;
-		if ((left = ms_left(deadline)) <= 0) {
-			*timeout = true;
-			return NULL;
-		}
-		pfd.events = POLLIN | (flush == 1 ? POLLOUT : 0);
-		if (poll(&pfd, 1, (int)left) < 0 && errno != EINTR)
-			return NULL;
-		if (!PQconsumeInput(conn))
-			return NULL;
-	}
-	while ((res = PQgetResult(conn)) != NULL) {
-		PQclear(last);
-		last = res;
-	}
-	return last;
-}
 
 /* Run one command within deadline; true if it gave want. */
 static bool
