@@ -8,7 +8,12 @@
 void
 app_header(struct response *resp, const char *name, const char *value)
 {
-	buf_printf(&resp->head, "%s: %s\r\n", name, value);
+	/* Appends, not buf_printf(): this runs five to eight times per
+	 * request, and vfprintf was a tenth of a download's instructions. */
+	buf_puts(&resp->head, name);
+	buf_append(&resp->head, ": ", 2);
+	buf_puts(&resp->head, value);
+	buf_append(&resp->head, "\r\n", 2);
 }
 
 /*

@@ -83,7 +83,10 @@ app_issue(struct app *app, const struct request *req, const struct body *body,
 	/* m is kept until the page that shows its file name is written. */
 	have_m = true;
 
-	buf_printf(url, "%s/media/%s/download/", cfg->base_path, rt->id);
+	buf_puts(url, cfg->base_path);
+	buf_puts(url, "/media/");
+	buf_puts(url, rt->id);
+	buf_puts(url, "/download/");
 	token_at = url->len;
 	f.err = token_mint_jti(&app->tokens, rt->id, who.tenant, now, url,
 	    jti, &f.cause);

@@ -256,6 +256,6 @@ auth_bearer(const struct jwks *keys, const struct auth_policy *pol,
 		return MG_EAUTH;
 	}
 	err = auth_check_claims(claims, pol, now, who, why);
-	yajl_tree_free(claims);
+	sjson_free(claims);
 	return err;
 }

@@ -112,10 +112,15 @@ buf_puts(struct buf *b, const char *s)
 	buf_append(b, s, strlen(s));
 }
 
+/* A byte at a time is how escaping writes: without a call to
+ * buf_reserve() while there is room. */
 void
 buf_putc(struct buf *b, char c)
 {
-	buf_append(b, &c, 1);
+	if (b->cap - b->len < 2 || b->ptr == NULL)
+		buf_reserve(b, 1);
+	b->ptr[b->len++] = c;
+	b->ptr[b->len] = '\0';
 }
 
 void

@@ -472,7 +472,7 @@ jws_verify_pick(jws_pick_fn pick, const void *arg, const char *token,
 		if (res == JWS_OK)
 			memo_store(token, (size_t)(dot1 - token), &hdr);
 		key = res == JWS_OK ? pick(arg, &hdr, &res) : NULL;
-		yajl_tree_free(h);	/* hdr.kid dies here; key does not
+		sjson_free(h);	/* hdr.kid dies here; key does not
 					   use it */
 	}
 	if (key == NULL)

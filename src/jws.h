@@ -93,7 +93,7 @@ int	jws_key_adopt(struct jws_key *key, void *pkey, char *err,
 /*
  * Verify token[0..len) against key.  On JWS_OK, *claims is the payload as a
  * JSON object without duplicate names; the caller owns it and frees it with
- * yajl_tree_free().  On failure *claims is NULL.
+ * sjson_free().  On failure *claims is NULL.
  */
 enum jws_result jws_verify(const struct jws_key *key, const char *token,
     size_t len, yajl_val *claims);

@@ -218,18 +218,22 @@ normalize(const char *s, size_t len, struct buf *out)
 void
 render_file_name(struct buf *out, const char *file_name)
 {
-	const unsigned char *p;
+	const unsigned char *p, *run;
 	struct buf clean = { 0 }, cut = { 0 };
 	size_t n, ext, len, keep;
 
-	for (p = (const unsigned char *)file_name; *p != '\0'; p += n) {
-		if ((n = render_utf8_len(p)) == 0) {	/* invalid byte: drop it */
-			n = 1;
+	/* Kept characters are copied a run at a time: a name is mostly
+	 * kept, and a copy per character showed in the download's profile. */
+	for (p = run = (const unsigned char *)file_name; *p != '\0'; p += n) {
+		n = render_utf8_len(p);
+		if (n != 0 && !is_dropped(utf8_cp(p, n)))
 			continue;
-		}
-		if (!is_dropped(utf8_cp(p, n)))
-			buf_append(&clean, p, n);
+		buf_append(&clean, run, (size_t)(p - run));
+		if (n == 0)	/* an invalid byte: dropped as well */
+			n = 1;
+		run = p + n;
 	}
+	buf_append(&clean, run, (size_t)(p - run));
 	/* Bound the whole name, cutting the stem on a character boundary
 	 * and keeping the extension; then normalize what is left. */
 	len = clean.len;

@@ -118,8 +118,14 @@ request_origin(const struct request *r, struct buf *out)
 	    strspn(port, "0123456789") != strlen(port)))
 		return MG_EBADREQ;
 	buf_puts(out, tls ? "https://" : "http://");
-	buf_printf(out, v6 ? "[%s]" : "%s", host);
-	if (port != NULL && strcmp(port, tls ? "443" : "80") != 0)
-		buf_printf(out, ":%s", port);
+	if (v6)
+		buf_putc(out, '[');
+	buf_puts(out, host);
+	if (v6)
+		buf_putc(out, ']');
+	if (port != NULL && strcmp(port, tls ? "443" : "80") != 0) {
+		buf_putc(out, ':');
+		buf_puts(out, port);
+	}
 	return MG_OK;
 }

@@ -44,11 +44,18 @@ hexval(char c)
 static long
 pct_decode(const char *seg, size_t len, char *out, size_t cap)
 {
-	size_t i, n = 0;
+	const char *pct = memchr(seg, '%', len);
+	size_t i, n;
 	int hi, lo;
 	char c;
 
-	for (i = 0; i < len; i++) {
+	/* What comes before the first escape is copied as it is: a token
+	 * has none, and this is two hundred bytes per download. */
+	n = pct != NULL ? (size_t)(pct - seg) : len;
+	if (n >= cap)
+		return -1;
+	memcpy(out, seg, n);
+	for (i = n; i < len; i++) {
 		c = seg[i];
 		if (c == '%') {
 			if (i + 2 >= len)

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -113,39 +114,160 @@ sjson_check(const char *buf, size_t len, int max_depth, bool *is_object)
 
 /*
  * One pass that checks and builds: the tree is made by the streaming
- * parser's callbacks, node for node as yajl_tree_parse() makes it (so
- * yajl_tree_free() and the YAJL_IS_* macros work on it), while the same
+ * parser's callbacks, node for node as yajl_tree_parse() makes it (so the
+ * YAJL_IS_* macros and the yajl_val accessors work on it), while the same
  * callbacks enforce what check_text() enforces.  Parsing the text twice
  * (check, then yajl_tree_parse on a copy) cost twice the lexing and a
  * copy per bearer and download token.
+ *
+ * The tree, and yajl's own handle while it parses, live in an arena: a
+ * block handed out front to back (more blocks if it runs out) and freed
+ * at once by sjson_free().  A claims set is some thirty small pieces
+ * (nodes, names, strings, arrays); a malloc and a free for each was a
+ * tenth of the instructions of an issue.
  */
+#define ARENA_ALIGN	_Alignof(max_align_t)
+
+struct arena_block {
+	struct arena_block	*next;
+};
+
+struct sjson_doc {
+	struct yajl_val_s	 root;	/* first: sjson_free() casts back */
+	struct arena_block	*more;	/* blocks after the first, newest
+					   first */
+	char			*next;	/* free space of the newest block */
+	char			*end;
+	size_t			 cap;	/* size of the newest block */
+};
+
+static size_t
+arena_round(size_t n)
+{
+	if (n > (size_t)-1 - ARENA_ALIGN)
+		abort();
+	return (n + ARENA_ALIGN - 1) & ~(ARENA_ALIGN - 1);
+}
+
+static struct sjson_doc *
+arena_new(size_t cap)
+{
+	size_t head = arena_round(sizeof(struct sjson_doc));
+	struct sjson_doc *doc;
+
+	cap = arena_round(cap);
+	doc = xmalloc(head + cap);
+	memset(doc, 0, sizeof(*doc));
+	doc->next = (char *)doc + head;
+	doc->end = doc->next + cap;
+	doc->cap = cap;
+	return doc;
+}
+
+/* n bytes, aligned for any type; aborts when memory runs out, as xmalloc. */
+static void *
+arena_alloc(struct sjson_doc *doc, size_t n)
+{
+	size_t head = arena_round(sizeof(struct arena_block)), cap;
+	struct arena_block *b;
+	void *p;
+
+	n = arena_round(n);
+	if ((size_t)(doc->end - doc->next) < n) {
+		cap = doc->cap > (size_t)-1 / 4 ? n : doc->cap * 2;
+		if (cap < n)
+			cap = n;
+		b = xmalloc(head + cap);
+		b->next = doc->more;
+		doc->more = b;
+		doc->next = (char *)b + head;
+		doc->end = doc->next + cap;
+		doc->cap = cap;
+	}
+	p = doc->next;
+	doc->next += n;
+	return p;
+}
+
+static char *
+arena_strndup(struct sjson_doc *doc, const char *s, size_t n)
+{
+	char *p = arena_alloc(doc, n + 1);
+
+	memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}
+
+/* yajl's allocator interface over the arena.  realloc must know the old
+ * size, so each of yajl's pieces carries it in front. */
+static void *
+y_malloc(void *ctx, size_t n)
+{
+	size_t *p = arena_alloc(ctx, arena_round(sizeof(size_t)) + n);
+
+	*p = n;
+	return (char *)p + arena_round(sizeof(size_t));
+}
+
+static void *
+y_realloc(void *ctx, void *old, size_t n)
+{
+	void *p = y_malloc(ctx, n);
+	size_t was;
+
+	if (old != NULL) {
+		was = *(size_t *)((char *)old - arena_round(sizeof(size_t)));
+		memcpy(p, old, was < n ? was : n);
+	}
+	return p;
+}
+
+static void
+y_free(void *ctx, void *p)
+{
+	(void)ctx;
+	(void)p;	/* the arena goes at once */
+}
+
 struct build_state {
 	struct check_state	 chk;
+	struct sjson_doc	*doc;
 	yajl_val		 root;
 	yajl_val		 stack[SJSON_MAX_DEPTH];	/* open containers */
 	char			*key;		/* name waiting for its value */
 	bool			 dup;		/* duplicate top-level name */
 };
 
+/* The first node at the top level is the document's root, where
+ * sjson_free() expects it. */
 static yajl_val
-new_node(yajl_type type)
+new_node(struct build_state *st, yajl_type type)
 {
-	yajl_val v = xcalloc(1, sizeof(*v));
+	yajl_val v;
 
+	if (st->chk.depth == 0 && st->root == NULL)
+		v = &st->doc->root;
+	else
+		v = arena_alloc(st->doc, sizeof(*v));
+	memset(v, 0, sizeof(*v));
 	v->type = type;
 	return v;
 }
 
-/* Grow a keys/values array of len entries to hold one more: doubling, so
- * that an object of n members costs log n reallocations. */
+/* Make room in a keys/values array of len entries for one more: doubling
+ * from four, so that an object of n members copies log n times. */
 static void *
-grow(void *arr, size_t len, size_t size)
+grow(struct build_state *st, void *arr, size_t len, size_t size)
 {
-	if (len == 0)
-		return xrealloc(arr, 4 * size);
-	if ((len & (len - 1)) == 0 && len >= 4)
-		return xrealloc(arr, 2 * len * size);
-	return arr;
+	void *p;
+
+	if (len != 0 && ((len & (len - 1)) != 0 || len < 4))
+		return arr;
+	p = arena_alloc(st->doc, (len == 0 ? 4 : 2 * len) * size);
+	if (len != 0)
+		memcpy(p, arr, len * size);
+	return p;
 }
 
 /* Attach v where the parse is: the root, an array element or the value of
@@ -159,17 +281,15 @@ attach(struct build_state *st, yajl_val v)
 
 	note_value(&st->chk, v->type == yajl_t_object ? 1 : 2);
 	if (st->chk.depth == 0) {
-		if (st->root != NULL) {
-			yajl_tree_free(v);
+		if (st->root != NULL)
 			return 0;
-		}
 		st->root = v;
 		return 1;
 	}
 	c = st->stack[st->chk.depth - 1];
 	if (c->type == yajl_t_array) {
-		c->u.array.values = grow(c->u.array.values, c->u.array.len,
-		    sizeof(yajl_val));
+		c->u.array.values = grow(st, c->u.array.values,
+		    c->u.array.len, sizeof(yajl_val));
 		c->u.array.values[c->u.array.len++] = v;
 		return 1;
 	}
@@ -180,9 +300,9 @@ attach(struct build_state *st, yajl_val v)
 		for (i = 0; i < c->u.object.len; i++)
 			if (strcmp(c->u.object.keys[i], st->key) == 0)
 				st->dup = true;
-	c->u.object.keys = grow(c->u.object.keys, c->u.object.len,
+	c->u.object.keys = grow(st, c->u.object.keys, c->u.object.len,
 	    sizeof(char *));
-	c->u.object.values = grow(c->u.object.values, c->u.object.len,
+	c->u.object.values = grow(st, c->u.object.values, c->u.object.len,
 	    sizeof(yajl_val));
 	c->u.object.keys[c->u.object.len] = st->key;
 	c->u.object.values[c->u.object.len++] = v;
@@ -193,13 +313,13 @@ attach(struct build_state *st, yajl_val v)
 static int
 b_null(void *ctx)
 {
-	return attach(ctx, new_node(yajl_t_null));
+	return attach(ctx, new_node(ctx, yajl_t_null));
 }
 
 static int
 b_bool(void *ctx, int b)
 {
-	return attach(ctx, new_node(b ? yajl_t_true : yajl_t_false));
+	return attach(ctx, new_node(ctx, b ? yajl_t_true : yajl_t_false));
 }
 
 /* As yajl_tree: the text, the integer when it fits (no fraction or
@@ -207,14 +327,15 @@ b_bool(void *ctx, int b)
 static int
 b_number(void *ctx, const char *s, size_t l)
 {
-	yajl_val v = new_node(yajl_t_number);
+	struct build_state *st = ctx;
+	yajl_val v = new_node(st, yajl_t_number);
 	const char *p;
 	char *end;
 	long long i = 0;
 	int d;
 	bool neg, fits = true;
 
-	v->u.number.r = xstrndup(s, l);
+	v->u.number.r = arena_strndup(st->doc, s, l);
 	p = v->u.number.r;
 	if ((neg = *p == '-'))
 		p++;
@@ -243,19 +364,20 @@ b_number(void *ctx, const char *s, size_t l)
 		if (errno == 0 && *end == '\0')
 			v->u.number.flags = YAJL_NUMBER_DOUBLE_VALID;
 	}
-	return attach(ctx, v);
+	return attach(st, v);
 }
 
 static int
 b_string(void *ctx, const unsigned char *s, size_t l)
 {
+	struct build_state *st = ctx;
 	yajl_val v;
 
 	if (memchr(s, '\0', l) != NULL)
 		return 0;
-	v = new_node(yajl_t_string);
-	v->u.string = xstrndup((const char *)s, l);
-	return attach(ctx, v);
+	v = new_node(st, yajl_t_string);
+	v->u.string = arena_strndup(st->doc, (const char *)s, l);
+	return attach(st, v);
 }
 
 static int
@@ -265,15 +387,14 @@ b_key(void *ctx, const unsigned char *s, size_t l)
 
 	if (memchr(s, '\0', l) != NULL)
 		return 0;
-	free(st->key);
-	st->key = xstrndup((const char *)s, l);
+	st->key = arena_strndup(st->doc, (const char *)s, l);
 	return 1;
 }
 
 static int
 b_open(struct build_state *st, yajl_type type)
 {
-	yajl_val v = new_node(type);
+	yajl_val v = new_node(st, type);
 
 	if (!attach(st, v))
 		return 0;
@@ -292,10 +413,18 @@ static const yajl_callbacks build_callbacks = {
 	b_start_map, b_key, cb_end, b_start_array, cb_end,
 };
 
+/*
+ * The first block: room for yajl's handle and lexer (about 300 bytes),
+ * its stack, and a tree of a text of len bytes, which is rarely more than
+ * four times the text; larger trees take more blocks.
+ */
+#define ARENA_BASE	1024
+
 yajl_val
 sjson_parse_object(const char *buf, size_t len)
 {
 	struct build_state st;
+	yajl_alloc_funcs af = { y_malloc, y_realloc, y_free, NULL };
 	yajl_handle h;
 	bool ok;
 
@@ -304,8 +433,12 @@ sjson_parse_object(const char *buf, size_t len)
 	st.chk.refuse_nul = true;
 	if (memchr(buf, '\0', len) != NULL)
 		return NULL;
-	if ((h = yajl_alloc(&build_callbacks, NULL, &st)) == NULL)
+	st.doc = arena_new(ARENA_BASE + (len < 65536 ? 4 * len : 65536));
+	af.ctx = st.doc;
+	if ((h = yajl_alloc(&build_callbacks, &af, &st)) == NULL) {
+		sjson_free(&st.doc->root);
 		return NULL;
+	}
 	/* The defaults check_text() relies on, said explicitly. */
 	yajl_config(h, yajl_allow_comments, 0);
 	yajl_config(h, yajl_dont_validate_strings, 0);
@@ -315,12 +448,26 @@ sjson_parse_object(const char *buf, size_t len)
 	ok = yajl_parse(h, (const unsigned char *)buf, len) ==
 	    yajl_status_ok && yajl_complete_parse(h) == yajl_status_ok;
 	yajl_free(h);
-	free(st.key);
 	if (!ok || st.dup || !YAJL_IS_OBJECT(st.root)) {
-		yajl_tree_free(st.root);
+		sjson_free(&st.doc->root);
 		return NULL;
 	}
 	return st.root;
+}
+
+void
+sjson_free(yajl_val root)
+{
+	struct sjson_doc *doc = (struct sjson_doc *)root;
+	struct arena_block *b, *next;
+
+	if (doc == NULL)
+		return;
+	for (b = doc->more; b != NULL; b = next) {
+		next = b->next;
+		free(b);
+	}
+	free(doc);
 }
 
 yajl_val

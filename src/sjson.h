@@ -28,9 +28,13 @@ bool sjson_check(const char *buf, size_t len, int max_depth, bool *is_object);
  * Parse buf[0..len) into a tree if it passes sjson_check(), is an object,
  * has no string holding U+0000 and no duplicate member names at the top
  * level.  Returns NULL otherwise.
- * The caller owns the result and frees it with yajl_tree_free().
+ * The caller owns the result and frees it with sjson_free(), never with
+ * yajl_tree_free(): the tree lives in one arena (sjson.c).
  */
 yajl_val sjson_parse_object(const char *buf, size_t len);
+
+/* Free a tree returned by sjson_parse_object(); NULL is fine. */
+void	 sjson_free(yajl_val root);
 
 /* The string value of v, or NULL if v is not a string. */
 static inline const char *

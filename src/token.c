@@ -156,6 +156,6 @@ token_check_jti(const struct token_ctx *ctx, const char *token,
 	if (j != NULL && strlen(j) <= TOKEN_JTI_MAX)
 		strcpy(jti, j);
 	err = token_check_claims(ctx, claims, id, now, tenant, why);
-	yajl_tree_free(claims);
+	sjson_free(claims);
 	return err;
 }

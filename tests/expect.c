@@ -34,7 +34,7 @@ expect_json(const struct http_response *r)
 
 	ck_assert_msg(v != NULL, "%s: body is not a JSON object: %.400s",
 	    last_req, r->body);
-	return keep(v, release_json);
+	return keep(v, release_sjson);
 }
 
 void
@@ -139,7 +139,7 @@ jws_part(const char *token, int part)
 	v = sjson_parse_object((const char *)out, (size_t)n);
 	ck_assert_msg(v != NULL, "part %d of %s is not a JSON object", part,
 	    token);
-	return keep(v, release_json);
+	return keep(v, release_sjson);
 }
 
 long long

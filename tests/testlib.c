@@ -18,6 +18,7 @@
 
 #include "buf.h"
 #include "http.h"
+#include "sjson.h"
 #include "testkeys.h"
 #include "testlib.h"
 
@@ -76,6 +77,12 @@ void
 release_json(void *v)
 {
 	yajl_tree_free(v);
+}
+
+void
+release_sjson(void *v)
+{
+	sjson_free(v);
 }
 
 char *

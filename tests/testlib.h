@@ -52,8 +52,10 @@ void	 release_kept(void);
  * every failure message, start with "name: " (kept; NULL: no row). */
 void	 test_case(const char *name);
 
-/* A release function for keep(): frees a yajl tree. */
+/* Release functions for keep(): a tree of yajl_tree_parse(), and one of
+ * sjson_parse_object() (an arena of its own). */
 void	 release_json(void *v);
+void	 release_sjson(void *v);
 
 /* printf into a kept string. */
 char	*strf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -29,7 +29,7 @@ claims_result(const struct auth_policy *pol, const char *json,
 	err = auth_check_claims(v, pol, NOW, who, &why);
 	if (err != MG_OK)
 		ck_assert_ptr_nonnull(why);
-	yajl_tree_free(v);
+	sjson_free(v);
 	return err;
 }
 

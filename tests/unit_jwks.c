@@ -10,6 +10,7 @@
 
 #include "jwkgen.h"
 #include "jwks.h"
+#include "sjson.h"
 #include "unit_suites.h"
 
 #define CLAIMS	"{\"sub\":\"u1\",\"exp\":4000000000}"
@@ -100,7 +101,7 @@ verify(const struct jwks *set, char *tok)
 
 	res = jwks_verify(set, tok, strlen(tok), &claims);
 	if (res == JWS_OK)
-		yajl_tree_free(claims);
+		sjson_free(claims);
 	else
 		ck_assert_ptr_null(claims);
 	free(tok);

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "jws.h"
+#include "sjson.h"
 #include "testkeys.h"
 #include "token.h"
 #include "unit_suites.h"
@@ -136,7 +137,7 @@ START_TEST(bearer_one_spelling)
 	vk = tk_verify_key(&k);
 	tok = tk_mint(&k, "{\"exp\":1700000100}");
 	ck_assert_int_eq(jws_verify(&vk, tok, strlen(tok), &claims), JWS_OK);
-	yajl_tree_free(claims);
+	sjson_free(claims);
 	for (d = 1; d < 16; d++) {
 		alt = respell(tok, d);
 		ck_assert_msg(jws_verify(&vk, alt, strlen(alt), &claims) !=
@@ -187,7 +188,7 @@ START_TEST(header_memo_same_outcome)
 			ck_assert_msg(jws_verify(&vk, tok, strlen(tok),
 			    &claims) == want[i], "round %zu: %s", round,
 			    headers[i]);
-			yajl_tree_free(claims);
+			sjson_free(claims);
 			/* A remembered header does not vouch for a
 			 * signature. */
 			tok[strlen(tok) - 2] ^= 1;

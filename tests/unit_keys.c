@@ -15,6 +15,7 @@
 #include "config.h"
 #include "jwkgen.h"
 #include "keys.h"
+#include "sjson.h"
 #include "testkeys.h"
 #include "token.h"
 #include "unit_suites.h"
@@ -411,7 +412,7 @@ START_TEST(reload_takes_new_files_and_refuses_bad_ones)
 
 		ck_assert_int_eq(jwks_verify(cfg.bearer_keys, tok, strlen(tok),
 		    &claims), JWS_OK);
-		yajl_tree_free(claims);
+		sjson_free(claims);
 	}
 	free(tok);
 	w.next.tv_sec = 0;

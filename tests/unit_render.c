@@ -54,7 +54,7 @@ START_TEST(problem_json)
 	ck_assert_str_eq(sjson_string(sjson_get(v, "detail")),
 	    "No \"such\" media.");
 	ck_assert_int_eq(v->u.object.len, 4);
-	yajl_tree_free(v);
+	sjson_free(v);
 	buf_free(&b);
 }
 END_TEST

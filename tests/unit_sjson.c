@@ -1,6 +1,7 @@
 /* unit_sjson.c — strict JSON input. */
 #include <string.h>
 
+#include "buf.h"
 #include "sjson.h"
 #include "unit_suites.h"
 
@@ -67,7 +68,7 @@ START_TEST(parse_object_rules)
 	ck_assert_str_eq(sjson_string(sjson_get(v, "b")), "x");
 	ck_assert_ptr_null(sjson_get(v, "c"));
 	ck_assert_ptr_null(sjson_string(sjson_get(v, "a")));
-	yajl_tree_free(v);
+	sjson_free(v);
 
 	/* U+0000 would truncate a C string: refused in trees only. */
 	static const char nul_val[] = "{\"a\":\"x\\u0000y\"}";
@@ -106,7 +107,7 @@ START_TEST(integers_only)
 		    "%s", c[i].text);
 		if (c[i].ok)
 			ck_assert(n == c[i].v);
-		yajl_tree_free(v);
+		sjson_free(v);
 	}
 }
 END_TEST
@@ -154,7 +155,7 @@ START_TEST(numeric_dates)
 		ck_assert_msg(sjson_numeric_date(sjson_get(v, "t"), true,
 		    &out) == cases[i].ok && (!cases[i].ok ||
 		    out == cases[i].up), "%s rounded up", cases[i].json);
-		yajl_tree_free(v);
+		sjson_free(v);
 	}
 	ck_assert(!sjson_numeric_date(NULL, false, &out));
 }
@@ -224,19 +225,65 @@ START_TEST(tree_as_yajl_tree)
 		b = yajl_tree_parse(texts[i], err, sizeof(err));
 		ck_assert_msg(a != NULL && b != NULL, "%s", texts[i]);
 		ck_assert_msg(same_tree(a, b), "trees differ: %s", texts[i]);
-		yajl_tree_free(a);
+		sjson_free(a);
 		yajl_tree_free(b);
 	}
 	/* Nested duplicates are a matter for whoever reads them; only the
 	 * top level (the claims) is refused. */
 	ck_assert_ptr_nonnull(a = sjson_parse_object("{\"a\":{\"b\":1,"
 	    "\"b\":2}}", 19));
-	yajl_tree_free(a);
+	sjson_free(a);
 	ck_assert_ptr_null(sjson_parse_object("{\"a\":1,\"b\":[1,{\"c\":"
 	    "\"\\u0000\"}]}", 30));
 	ck_assert_ptr_null(sjson_parse_object("{\"a\":1} x", 10));
 	ck_assert_ptr_null(sjson_parse_object("{\"a\":1,\"b\":2,\"a\":3}",
 	    19));
+}
+END_TEST
+
+/*
+ * The tree lives in an arena whose first block is sized from the text:
+ * texts whose trees outgrow it many times over (a wide object of short
+ * members, escapes that make yajl use its own buffer and grow it past its
+ * first 2 KiB, a long array of objects) must come out the same as
+ * yajl_tree_parse's, whole.
+ */
+START_TEST(tree_outgrows_first_block)
+{
+	struct buf t = { 0 };
+	char err[128];
+	yajl_val a, b;
+	int i, j, kind;
+
+	for (kind = 0; kind < 3; kind++) {
+		buf_reset(&t);
+		buf_putc(&t, '{');
+		for (i = 0; i < 3000; i++) {
+			if (i > 0)
+				buf_putc(&t, ',');
+			if (kind == 0)
+				buf_printf(&t, "\"%d\":%d", i, i);
+			else if (kind == 1) {
+				buf_printf(&t, "\"k%d\":\"\\u00e9\\n%0*d", i,
+				    i % 500, i);
+				for (j = 0; i % 100 == 0 && j < 3000; j++)
+					buf_puts(&t, "\\u00e9");
+				buf_putc(&t, '"');
+			}
+			else
+				buf_printf(&t, "\"a%d\":[{\"x\":[]},{},[1]]", i);
+		}
+		buf_putc(&t, '}');
+		a = sjson_parse_object(t.ptr, t.len);
+		b = yajl_tree_parse(t.ptr, err, sizeof(err));
+		ck_assert_msg(a != NULL && b != NULL, "kind %d: %s", kind, err);
+		ck_assert_int_eq(a->u.object.len, 3000);
+		ck_assert_msg(same_tree(a, b), "kind %d: trees differ", kind);
+		sjson_free(a);
+		yajl_tree_free(b);
+	}
+	buf_free(&t);
+	sjson_free(NULL);
 }
 END_TEST
 
@@ -253,6 +300,7 @@ suite_sjson(void)
 	tcase_add_test(tc, integers_only);
 	tcase_add_test(tc, numeric_dates);
 	tcase_add_test(tc, tree_as_yajl_tree);
+	tcase_add_test(tc, tree_outgrows_first_block);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -89,7 +89,7 @@ START_TEST(claims_and_libjwt)
 	ck_assert(sjson_integer(sjson_get(v, "iat"), &iat) && iat == NOW);
 	ck_assert(sjson_integer(sjson_get(v, "exp"), &exp) && exp == NOW + 60);
 	ck_assert_int_ge(strlen(sjson_string(sjson_get(v, "jti"))), 22);
-	yajl_tree_free(v);
+	sjson_free(v);
 
 	ck_assert_int_eq(jwt_decode(&jwt, tok, (unsigned char *)secret.priv,
 	    (int)secret.priv_len), 0);

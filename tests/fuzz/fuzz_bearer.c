@@ -183,7 +183,7 @@ verify_all(const char *tok, size_t len)
 	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 		if (verify(keys[i], tok, len, &claims) == JWS_OK) {
 			check_claims(claims);
-			yajl_tree_free(claims);
+			sjson_free(claims);
 		}
 }
 
@@ -330,7 +330,7 @@ signed_token(const struct jws_key *key, const uint8_t *data, size_t size)
 		FUZZ_ASSERT(sjson_get(h, "crit") == NULL);
 		FUZZ_ASSERT(claims->u.object.len == p->u.object.len);
 		check_claims(claims);
-		yajl_tree_free(claims);
+		sjson_free(claims);
 	} else if (key->alg != JWS_RS256 && len <= JWS_MAX_LEN &&
 	    h != NULL && p != NULL && alg != NULL && strcmp(alg, want) == 0 &&
 	    sjson_get(h, "crit") == NULL)
@@ -338,8 +338,8 @@ signed_token(const struct jws_key *key, const uint8_t *data, size_t size)
 		FUZZ_ASSERT(res == JWS_OK);
 	if (alg != NULL && strcmp(alg, want) != 0)
 		FUZZ_ASSERT(res == JWS_WRONG_ALG || res == JWS_MALFORMED);
-	yajl_tree_free(h);
-	yajl_tree_free(p);
+	sjson_free(h);
+	sjson_free(p);
 
 	/* An HS256 token is also a download token for invoice-1. */
 	if (key->alg == JWS_HS256) {
@@ -382,7 +382,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* 3. A claims set, without a signature. */
 	if ((claims = sjson_parse_object((const char *)data, size)) != NULL) {
 		check_claims(claims);
-		yajl_tree_free(claims);
+		sjson_free(claims);
 	}
 
 	/* 4. Signed with the keys. */

@@ -74,7 +74,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_ASSERT(YAJL_IS_OBJECT(v));
 		FUZZ_ASSERT(ok_deep && obj_deep);
 		check_members(v);
-		yajl_tree_free(v);
+		sjson_free(v);
 	}
 	FUZZ_ASSERT(sjson_get(NULL, "x") == NULL);
 	return 0;

@@ -218,7 +218,7 @@ check_json_roundtrip(const struct buf *out, const char *const *k,
 
 		FUZZ_ASSERT(got != NULL && strcmp(got, v[i]) == 0);
 	}
-	yajl_tree_free(obj);
+	sjson_free(obj);
 }
 
 static void
