@@ -238,7 +238,7 @@ auth_bearer(const struct jwks *keys, const struct auth_policy *pol,
 
 	if ((err = auth_parse_header(header, &tok, &len, why)) != MG_OK)
 		return err;
-	switch (jwks_verify(keys, tok, len, &claims)) {
+	switch (jwks_verify(keys, tok, len, (long long)now, &claims)) {
 	case JWS_OK:
 		break;
 	case JWS_WRONG_ALG:

@@ -11,6 +11,7 @@
 #include "err.h"
 #include "buf.h"
 #include "jwks.h"
+#include "sigcache.h"
 
 static void unusable(struct jwks_entry *e, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -274,6 +275,20 @@ check_set(const struct jwks *set, char *err, size_t errsz)
 	return 0;
 }
 
+/* A set with an RS or ES key gets its cache of verified signatures. */
+static void
+set_cache(struct jwks *set)
+{
+	size_t i;
+
+	for (i = 0; i < set->n; i++)
+		if (set->keys[i].usable &&
+		    !jws_alg_is_hmac(set->keys[i].key.alg)) {
+			set->seen = sigcache_new(SIGCACHE_ENTRIES);
+			return;
+		}
+}
+
 int
 jwks_parse(enum jwks_kind kind, const char *json, size_t len,
     const enum jws_alg *algs, size_t nalgs, struct jwks **out, char *err,
@@ -327,6 +342,7 @@ jwks_parse(enum jwks_kind kind, const char *json, size_t len,
 		jwks_free(set);
 		return -1;
 	}
+	set_cache(set);
 	*out = set;
 	return 0;
 }
@@ -353,6 +369,7 @@ jwks_single(enum jws_alg alg, const unsigned char *bytes, size_t len,
 	}
 	e->usable = true;
 	set->usable = 1;
+	set_cache(set);
 	*out = set;
 	return 0;
 }
@@ -375,6 +392,7 @@ jwks_free(struct jwks *set)
 		free(e->kid);
 	}
 	free(set->keys);
+	sigcache_free(set->seen);
 	free(set);
 }
 
@@ -408,9 +426,10 @@ jwks_pick(const void *arg, const struct jws_header *hdr, enum jws_result *res)
 
 enum jws_result
 jwks_verify(const struct jwks *set, const char *token, size_t len,
-    yajl_val *claims)
+    long long now, yajl_val *claims)
 {
-	return jws_verify_pick(jwks_pick, set, token, len, claims);
+	return jws_verify_pick(jwks_pick, set, set->seen, now, token, len,
+	    claims);
 }
 
 const struct jwks_entry *

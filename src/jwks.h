@@ -4,8 +4,9 @@
  * single-key variables make, so that every verification takes one path.
  *
  * A set is built completely from bytes (pure: no files, no clock) and is
- * immutable afterwards; a reload builds a new set and swaps pointers
- * (keys.c).  JWK members become keys through libjose
+ * immutable afterwards, but for its cache of verified signatures, which
+ * only its own keys fill and which dies with it; a reload builds a new set
+ * and swaps pointers (keys.c).  JWK members become keys through libjose
  * (jose_openssl_jwk_to_EVP_PKEY), the JSON is read by jansson, which libjose
  * works on; the checks and the verification itself are jws.c's.
  *
@@ -50,6 +51,9 @@ struct jwks {
 	struct jwks_entry	*keys;	/* in file order */
 	size_t			 n;
 	size_t			 usable;	/* entries with usable set */
+	struct sigcache		*seen;	/* RS/ES signatures verified under
+					   these keys (sigcache.h), NULL
+					   for HMAC-only sets; owned */
 };
 
 /*
@@ -85,9 +89,10 @@ void	jwks_free(struct jwks *set);
 const struct jws_key *jwks_pick(const void *set,
 	    const struct jws_header *hdr, enum jws_result *res);
 
-/* jws_verify_pick() with jwks_pick over set. */
+/* jws_verify_pick() with jwks_pick over set, through set's cache of
+ * verified signatures with now as its clock. */
 enum jws_result jwks_verify(const struct jwks *set, const char *token,
-	    size_t len, yajl_val *claims);
+	    size_t len, long long now, yajl_val *claims);
 
 /* The key that signs new download tokens: the first usable one. */
 const struct jwks_entry *jwks_signer(const struct jwks *set);

@@ -13,6 +13,7 @@
 #include <openssl/pem.h>
 
 #include "buf.h"
+#include "sigcache.h"
 #include "sjson.h"
 #include "jws.h"
 
@@ -378,7 +379,7 @@ enum jws_result
 jws_verify(const struct jws_key *key, const char *token, size_t len,
     yajl_val *claims)
 {
-	return jws_verify_pick(pick_one, key, token, len, claims);
+	return jws_verify_pick(pick_one, key, NULL, 0, token, len, claims);
 }
 
 /*
@@ -434,9 +435,60 @@ memo_store(const char *seg, size_t len, const struct jws_header *hdr)
 		strcpy(m->kid, hdr->kid);
 }
 
+/* The cache key of a token: its SHA-256, cut to SIGCACHE_DIGEST bytes. */
+static bool
+token_digest(const char *token, size_t len,
+    unsigned char out[SIGCACHE_DIGEST])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int md_len = 0;
+
+	if (EVP_Digest(token, len, md, &md_len, EVP_sha256(), NULL) != 1 ||
+	    md_len < SIGCACHE_DIGEST)
+		return false;
+	memcpy(out, md, SIGCACHE_DIGEST);
+	return true;
+}
+
+/*
+ * Check the signature of token (signing input token[0..input_len), the
+ * encoded signature from sig_at to end) with key; RS and ES through seen
+ * when there is one.  *digested tells the caller that digest holds the
+ * token's cache key, to store once the claims have been read.
+ */
+static bool
+signature_ok(const struct jws_key *key, struct sigcache *seen,
+    long long now, const char *token, size_t input_len, const char *sig_at,
+    const char *end, unsigned char digest[SIGCACHE_DIGEST], bool *digested)
+{
+	unsigned char *sig;
+	long sig_len;
+	bool ok;
+
+	*digested = false;
+	if (seen != NULL && !jws_alg_is_hmac(key->alg) &&
+	    token_digest(token, (size_t)(end - token), digest)) {
+		if (sigcache_seen(seen, digest, now))
+			return true;
+		*digested = true;
+	}
+	sig = xmalloc((size_t)(end - sig_at) * 3 / 4 + 1);
+	sig_len = jws_b64_decode(sig_at, (size_t)(end - sig_at), sig);
+	if (sig_len <= 0)
+		ok = false;
+	else if (jws_alg_is_hmac(key->alg))
+		ok = verify_hmac(key, token, input_len, sig, (size_t)sig_len);
+	else
+		ok = verify_pkey(key, token, input_len, sig, (size_t)sig_len);
+	free(sig);
+	if (!ok)
+		*digested = false;
+	return ok;
+}
+
 enum jws_result
-jws_verify_pick(jws_pick_fn pick, const void *arg, const char *token,
-    size_t len, yajl_val *claims)
+jws_verify_pick(jws_pick_fn pick, const void *arg, struct sigcache *seen,
+    long long now, const char *token, size_t len, yajl_val *claims)
 {
 	const char *dot1, *dot2, *end = token + len;
 	struct jws_header hdr = { .kid = NULL, .has_kid = 0 };
@@ -444,9 +496,9 @@ jws_verify_pick(jws_pick_fn pick, const void *arg, const char *token,
 	const struct jws_key *key;
 	enum jws_result res;
 	yajl_val h;
-	unsigned char *sig;
-	long sig_len;
-	bool ok;
+	unsigned char digest[SIGCACHE_DIGEST];
+	long long exp;
+	bool fresh;
 
 	*claims = NULL;
 	if (len == 0 || len > JWS_MAX_LEN || memchr(token, '\0', len) != NULL)
@@ -479,20 +531,16 @@ jws_verify_pick(jws_pick_fn pick, const void *arg, const char *token,
 		return res != JWS_OK ? res : JWS_UNKNOWN_KEY;
 
 	/* The signing input is header.payload exactly as sent. */
-	sig = xmalloc((size_t)(end - dot2) * 3 / 4 + 1);
-	sig_len = jws_b64_decode(dot2 + 1, (size_t)(end - dot2 - 1), sig);
-	if (sig_len <= 0)
-		ok = false;
-	else if (jws_alg_is_hmac(key->alg))
-		ok = verify_hmac(key, token, (size_t)(dot2 - token), sig,
-		    (size_t)sig_len);
-	else
-		ok = verify_pkey(key, token, (size_t)(dot2 - token), sig,
-		    (size_t)sig_len);
-	free(sig);
-	if (!ok)
+	if (!signature_ok(key, seen, now, token, (size_t)(dot2 - token),
+	    dot2 + 1, end, digest, &fresh))
 		return JWS_BAD_SIGNATURE;
 
 	*claims = decode_json_part(dot1 + 1, (size_t)(dot2 - dot1 - 1));
-	return *claims != NULL ? JWS_OK : JWS_MALFORMED;
+	if (*claims == NULL)
+		return JWS_MALFORMED;
+	/* Kept until the token's own exp; without a usable one the claims
+	 * check refuses the token anyway, so there is nothing to keep. */
+	if (fresh && sjson_numeric_date(sjson_get(*claims, "exp"), false, &exp))
+		sigcache_store(seen, digest, exp, now);
+	return JWS_OK;
 }

@@ -98,13 +98,22 @@ int	jws_key_adopt(struct jws_key *key, void *pkey, char *err,
 enum jws_result jws_verify(const struct jws_key *key, const char *token,
     size_t len, yajl_val *claims);
 
+struct sigcache;
+
 /*
  * Same, with the key chosen by pick(arg, header) once the header is known
  * to be well formed and to name an algorithm mediagate knows.  jws_verify()
- * is this with a pick that returns key when the algorithms are equal.
+ * is this with a pick that returns key when the algorithms are equal, and
+ * no cache.
+ *
+ * seen (may be NULL): the signatures already verified under the keys pick
+ * chooses from (sigcache.h), consulted and filled for RS and ES keys only
+ * (an HMAC costs no more than the hash that would look it up); now is the
+ * clock for its entries.  Only the signature check is skipped on a hit.
  */
 enum jws_result jws_verify_pick(jws_pick_fn pick, const void *arg,
-    const char *token, size_t len, yajl_val *claims);
+    struct sigcache *seen, long long now, const char *token, size_t len,
+    yajl_val *claims);
 
 /*
  * base64url without padding (RFC 7515 §2).  jws_b64_decode returns the

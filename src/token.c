@@ -148,7 +148,8 @@ token_check_jti(const struct token_ctx *ctx, const char *token,
 
 	*tenant = '\0';
 	*jti = '\0';
-	if (jwks_verify(ctx->keys, token, strlen(token), &claims) != JWS_OK) {
+	if (jwks_verify(ctx->keys, token, strlen(token), (long long)now,
+	    &claims) != JWS_OK) {
 		*why = "The download token is malformed or forged.";
 		return MG_EFORBIDDEN;
 	}

@@ -26,6 +26,7 @@ main(void)
 	srunner_add_suite(sr, suite_app_origin());
 	srunner_add_suite(sr, suite_metrics());
 	srunner_add_suite(sr, suite_audit());
+	srunner_add_suite(sr, suite_sigcache());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "jwkgen.h"
 #include "jwks.h"
@@ -99,7 +100,8 @@ verify(const struct jwks *set, char *tok)
 	enum jws_result res;
 	yajl_val claims;
 
-	res = jwks_verify(set, tok, strlen(tok), &claims);
+	res = jwks_verify(set, tok, strlen(tok), (long long)time(NULL),
+	    &claims);
 	if (res == JWS_OK)
 		sjson_free(claims);
 	else

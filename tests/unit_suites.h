@@ -22,5 +22,6 @@ Suite	*suite_db(void);
 Suite	*suite_app_origin(void);
 Suite	*suite_metrics(void);
 Suite	*suite_audit(void);
+Suite	*suite_sigcache(void);
 
 #endif

@@ -25,7 +25,11 @@
 #
 # Scenarios: issue-hs256, issue-rs256, issue-es256 (POST
 # /media/{id}/download-token with a bearer of that algorithm, as in
-# bench.sh) and download (GET /media/{id}/download/{token}).
+# bench.sh: every request its own bearer, minted by the Go peer, so that
+# the RS/ES cache of verified signatures never finds one: the cost of a
+# bearer seen for the first time), issue-rs256-again, issue-es256-again
+# (one bearer for every request: the cost when the cache finds it) and
+# download (GET /media/{id}/download/{token}).
 #
 # Usage: tests/bench/callgrind.sh [options]
 #   -n, --requests N   measured requests per scenario (2000)
@@ -42,8 +46,9 @@
 # tests/lib/services.sh. The responder should be built with -g (the
 # default CFLAGS are -g -O2) so that its functions map to source files.
 #
-# Needs valgrind, lighttpd, spawn-fcgi, PostgreSQL, curl and openssl: the
-# Debian packages that are missing are installed first (mg_apt_ensure;
+# Needs valgrind, lighttpd, spawn-fcgi, PostgreSQL, curl, openssl and Go with
+# golang-jwt and pgx (the peer mints the bearers): the Debian packages that
+# are missing are installed first (mg_apt_ensure;
 # MG_SKIP_DEPS=1 skips that).
 
 # mg_* functions take optional arguments that callers may leave out.
@@ -66,9 +71,10 @@ only=
 output=$here/callgrind.md
 keep=0
 
-all_scenarios=(issue-hs256 issue-rs256 issue-es256 download)
+all_scenarios=(issue-hs256 issue-rs256 issue-es256 issue-rs256-again issue-es256-again download)
 declare -A alg_of=(
-	[issue-hs256]=HS256 [issue-rs256]=RS256 [issue-es256]=ES256 [download]=HS256
+	[issue-hs256]=HS256 [issue-rs256]=RS256 [issue-es256]=ES256
+	[issue-rs256-again]=RS256 [issue-es256-again]=ES256 [download]=HS256
 )
 
 parse_args() {
@@ -97,23 +103,31 @@ parse_args() {
 	fi
 }
 
-# write_batch FILE COUNT URL [BEARER]: a curl config that sends COUNT
-# requests to URL one after the other on kept-alive connections (POST with
-# an empty body and the bearer when one is given, else GET) and writes each
-# status code on a line of its own.
+# write_batch FILE COUNT URL [BEARERS]: a curl config that sends COUNT
+# requests to URL one after the other on kept-alive connections and writes
+# each status code on a line of its own: GET without BEARERS, else POST
+# with an empty body and a bearer: request i takes line i of the file
+# BEARERS, or its only line for all.
 write_batch() {
-	local file=$1 count=$2 url=$3 bearer=${4:-} i
+	local file=$1 count=$2 url=$3 bearers=${4:-} i n=0
+	local -a b=()
+	if [[ -n $bearers ]]; then
+		mapfile -t b <"$bearers"
+		n=${#b[@]}
+		((n > 0)) || die "no bearers in $bearers"
+	fi
 	{
-		echo 'silent'
-		echo 'show-error'
-		printf '%s\n' 'write-out = "%{http_code}\n"'
-		if [[ -n $bearer ]]; then
-			echo 'request = "POST"'
-			echo 'data-binary = ""'
-			echo 'header = "Accept: application/json"'
-			echo "header = \"Authorization: Bearer $bearer\""
-		fi
 		for ((i = 0; i < count; i++)); do
+			((i == 0)) || echo 'next'
+			echo 'silent'
+			echo 'show-error'
+			printf '%s\n' 'write-out = "%{http_code}\n"'
+			if ((n > 0)); then
+				echo 'request = "POST"'
+				echo 'data-binary = ""'
+				echo 'header = "Accept: application/json"'
+				echo "header = \"Authorization: Bearer ${b[i % n]}\""
+			fi
 			echo "url = \"$url\""
 			echo 'output = "/dev/null"'
 		done
@@ -132,7 +146,7 @@ send_batch() {
 # profile SCENARIO BIN: one responder under callgrind; leaves the dump of the
 # measured batch in $MG_WORK/callgrind.out.SCENARIO.
 profile() {
-	local s=$1 bin=$2 pool=cg-$1 base url bearer='' want pid dump f out
+	local s=$1 bin=$2 pool=cg-$1 base url warm='' batch='' want pid dump f out
 	local -a env
 	mapfile -t env < <(bench_pool_env "${alg_of[$s]}")
 	MG_WRAP="valgrind --tool=callgrind --callgrind-out-file=$MG_WORK/callgrind.$s.%p" \
@@ -144,13 +158,23 @@ profile() {
 	if [[ $s == download ]]; then
 		url=$(bench_download_url "$base") || die "$s: no download token"
 		want=200
+	elif [[ $s == *-again ]]; then
+		url=$base/media/$bench_media_id/download-token
+		warm=$MG_WORK/one-${alg_of[$s]}.txt
+		head -n 1 "$MG_WORK/bearers-${alg_of[$s]}.txt" >"$warm"
+		batch=$warm
+		want=201
 	else
 		url=$base/media/$bench_media_id/download-token
-		bearer=$(bench_mint "${alg_of[$s]}")
+		# Distinct bearers, none of the warm-up's among the measured.
+		warm=$MG_WORK/warm-${alg_of[$s]}.txt
+		batch=$MG_WORK/batch-${alg_of[$s]}.txt
+		head -n "$((warmup > 0 ? warmup : 1))" "$MG_WORK/bearers-${alg_of[$s]}.txt" >"$warm"
+		tail -n "+$((warmup + 1))" "$MG_WORK/bearers-${alg_of[$s]}.txt" >"$batch"
 		want=201
 	fi
-	write_batch "$MG_WORK/warmup.$s.curl" "$warmup" "$url" "$bearer"
-	write_batch "$MG_WORK/batch.$s.curl" "$requests" "$url" "$bearer"
+	write_batch "$MG_WORK/warmup.$s.curl" "$warmup" "$url" "$warm"
+	write_batch "$MG_WORK/batch.$s.curl" "$requests" "$url" "$batch"
 	if ((warmup > 0)); then
 		send_batch "$MG_WORK/warmup.$s.curl" "$warmup" "$want"
 	fi
@@ -237,8 +261,9 @@ table() {
 
 main() {
 	parse_args "$@"
-	bench_packages valgrind lighttpd spawn-fcgi postgresql curl openssl
-	bench_need valgrind callgrind_control lighttpd spawn-fcgi curl openssl
+	bench_packages valgrind lighttpd spawn-fcgi postgresql curl openssl golang-go \
+		golang-github-golang-jwt-jwt-dev golang-github-jackc-pgx-v4-dev
+	bench_need valgrind callgrind_control lighttpd spawn-fcgi curl openssl go
 	local bin s
 	bin=$(bench_find_bin) || exit 2
 	mg_work_init || die "cannot create a work directory"
@@ -252,6 +277,12 @@ main() {
 	mg_keys_make || die "key generation failed"
 	mg_pg_start "$top/sql/sample.sql" || die "PostgreSQL setup failed"
 	bench_load_data "$rows" || die "loading the benchmark data failed"
+	# The Go peer mints the bearers, as for bench.sh.
+	bench_build_peer "$MG_WORK/peer" || die "building the Go peer (tests/bench/peer) failed"
+	for s in HS256 RS256 ES256; do
+		bench_bearers "$MG_WORK/peer" "$s" "$((warmup + requests))" "$MG_WORK/bearers-$s.txt" ||
+			die "minting $s bearers failed"
+	done
 
 	for s in "${scenarios[@]}"; do
 		profile "$s" "$bin"
