@@ -7,11 +7,13 @@
 #include "log.h"
 
 static char prefix[32] = "mediagate: ";
+static long pid;	/* read once: getpid(2) is a system call each time */
 
 void
 log_init(void)
 {
-	snprintf(prefix, sizeof(prefix), "mediagate[%ld]: ", (long)getpid());
+	pid = (long)getpid();
+	snprintf(prefix, sizeof(prefix), "mediagate[%ld]: ", pid);
 }
 
 void
@@ -47,5 +49,7 @@ log_request_id(const char *given, char *out, size_t outsz)
 		memcpy(out, given, len + 1);
 		return;
 	}
-	snprintf(out, outsz, "%ld-%lu", (long)getpid(), ++counter);
+	if (pid == 0)
+		pid = (long)getpid();
+	snprintf(out, outsz, "%ld-%lu", pid, ++counter);
 }

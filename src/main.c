@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -142,6 +143,30 @@ write_response(FCGX_Stream *out, const struct response *resp)
 	FCGX_PutS("\r\n", out);
 	if (!resp->no_body && !resp->head_only)
 		FCGX_PutStr(buf_str(&resp->body), (int)resp->body.len, out);
+}
+
+/*
+ * libfcgi ends a connection with shutdown(2), then waits (poll, up to 2 s)
+ * and reads until the web server has closed its end, so that input still
+ * unread cannot make the kernel answer with a TCP reset that would cost
+ * the server the response.  When the whole request has been read (its
+ * stdin to the end, nothing left in the socket) there is nothing to
+ * reset: the connection is closed at once (FCGX_Detach: close without
+ * that wait), which spares two system calls and a wake-up per request and
+ * frees the responder before the web server has even read the answer.  A
+ * request with input left over (a body too large to read) keeps the wait,
+ * and a kept-alive connection (FCGI_KEEP_CONN) is not closed here at all.
+ */
+static void
+finish_request(FCGX_Request *fr)
+{
+	int unread = -1;
+
+	if (!fr->keepConnection && fr->in != NULL &&
+	    FCGX_HasSeenEOF(fr->in) == EOF &&
+	    ioctl(fr->ipcFd, FIONREAD, &unread) == 0 && unread == 0)
+		FCGX_Detach(fr);
+	FCGX_Finish_r(fr);
 }
 
 static const char *
@@ -309,7 +334,7 @@ serve(struct config *cfg)
 		 * that has its answer finds it counted by its next scrape. */
 		clock_gettime(CLOCK_MONOTONIC, &t1);
 		metrics_request(resp.op, resp.status, elapsed_ns(&t0, &t1));
-		FCGX_Finish_r(&fr);
+		finish_request(&fr);
 	}
 	metrics_detach();
 	audit_close();

@@ -19,7 +19,7 @@ _Static_assert(JWKS_KID_MAX <= TOKEN_KID_MAX,
 
 /* Fill p with n bytes from the kernel CSPRNG (getrandom(2)). */
 static int
-random_bytes(unsigned char *p, size_t n)
+getrandom_all(unsigned char *p, size_t n)
 {
 	ssize_t got;
 
@@ -33,6 +33,34 @@ random_bytes(unsigned char *p, size_t n)
 		p += got;
 		n -= (size_t)got;
 	}
+	return 0;
+}
+
+/*
+ * n bytes (n <= RANDOM_POOL) of the kernel CSPRNG, taken from a pool that
+ * one getrandom(2) fills for sixteen jti values instead of one system call
+ * each.  Bytes handed out are wiped from the pool; the pool is this
+ * process's alone (responders are started by exec, never forked from one
+ * another, so no two share it).
+ */
+#define RANDOM_POOL	256
+
+static int
+random_bytes(unsigned char *p, size_t n)
+{
+	static unsigned char pool[RANDOM_POOL];
+	static size_t left;
+
+	if (n > sizeof(pool))
+		return getrandom_all(p, n);
+	if (left < n) {
+		if (getrandom_all(pool, sizeof(pool)) != 0)
+			return -1;
+		left = sizeof(pool);
+	}
+	left -= n;
+	memcpy(p, pool + left, n);
+	explicit_bzero(pool + left, n);
 	return 0;
 }
 
