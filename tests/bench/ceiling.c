@@ -25,6 +25,8 @@
 
 #include <fcgiapp.h>
 
+#include "ceiling_finish.h"
+
 #define BODY_LEN	250
 
 static char body[BODY_LEN + 1];
@@ -110,7 +112,7 @@ main(int argc, char **argv)
 			FCGX_PutStr(head, (int)sizeof(head) - 1, fr.out);
 			FCGX_PutStr(body, BODY_LEN, fr.out);
 		}
-		FCGX_Finish_r(&fr);
+		ceiling_finish(&fr);
 	}
 	FCGX_Free(&fr, 1);
 	return 0;

@@ -28,6 +28,8 @@
 #include <string.h>
 
 #include <fcgiapp.h>
+
+#include "ceiling_finish.h"
 #include <libpq-fe.h>
 
 #define BODY_LEN	250
@@ -141,7 +143,7 @@ main(int argc, char **argv)
 		if (!media_id(FCGX_GetParam("REQUEST_URI", fr.envp), id,
 		    sizeof(id))) {
 			FCGX_PutS(notfound, fr.out);
-			FCGX_Finish_r(&fr);
+			ceiling_finish(&fr);
 			continue;
 		}
 		params[0] = id;
@@ -149,7 +151,7 @@ main(int argc, char **argv)
 		if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 			fprintf(stderr, "ceiling_select: %s", PQerrorMessage(db));
 			PQclear(res);
-			FCGX_Finish_r(&fr);
+			ceiling_finish(&fr);
 			return 1;
 		}
 		if (PQntuples(res) != 1)
@@ -171,7 +173,7 @@ main(int argc, char **argv)
 			FCGX_PutStr(body, BODY_LEN, fr.out);
 		}
 		PQclear(res);
-		FCGX_Finish_r(&fr);
+		ceiling_finish(&fr);
 	}
 	FCGX_Free(&fr, 1);
 	PQfinish(db);
