@@ -147,7 +147,7 @@ web_lighttpd() {
 	mkdir -p "$MG_WORK/lighttpd/log" "$MG_WORK/lighttpd/state"
 	chown "$web_user:" "$MG_WORK/lighttpd/log" "$MG_WORK/lighttpd/state"
 	# Inside the web host's namespace, 0.0.0.0 is its own addresses only.
-	substitute "$deploy/lighttpd/mediagate-multihost.conf" "$conf" \
+	mg_substitute "$deploy/lighttpd/mediagate-multihost.conf" "$conf" \
 		"s|^var.bind .*|var.bind         = \"0.0.0.0\"|" \
 		"s|^var.log_dir .*|var.log_dir      = \"$MG_WORK/lighttpd/log\"|" \
 		"s|^var.state_dir .*|var.state_dir    = \"$MG_WORK/lighttpd/state\"|"
@@ -156,7 +156,7 @@ web_lighttpd() {
 
 web_apache() {
 	local site=$MG_WORK/apache-multihost.site.conf
-	substitute "$deploy/apache/mediagate-multihost.conf" "$site" \
+	mg_substitute "$deploy/apache/mediagate-multihost.conf" "$site" \
 		"s|^Define MEDIAGATE_LOG_DIR .*|Define MEDIAGATE_LOG_DIR      $MG_WORK/apache-balancer/log|"
 	# mg_apache_start listens on 127.0.0.1 only; the clients come from
 	# their own host.
@@ -261,9 +261,11 @@ main() {
 	say "bed $MG_NETNS_PREFIX: ${MG_NETNS_HOSTS[*]} on $MG_NETNS_NET.0/24; work directory $MG_WORK"
 
 	storage=$MG_WORK/storage
+	run=$MG_WORK/run
 	etc=$MG_WORK/etc
 	docroot=$MG_WORK/www-empty
-	mkdir -p "$storage/acme" "$etc" "$docroot" "$MG_WORK/systemd"
+	mkdir -p "$storage/acme" "$run" "$etc" "$docroot" "$MG_WORK/systemd"
+	substitute_set
 	chmod 0755 "$storage" "$storage/acme" "$docroot"
 	head -c 20000 /dev/urandom >"$storage/acme/m-pdf.pdf"
 	chmod 0644 "$storage/acme/m-pdf.pdf"
@@ -272,7 +274,7 @@ main() {
 	cp "$MG_KEYS/bearer-rs.pub.pem" "$etc/bearer.pub.pem"
 	cp "$MG_KEYS/token.key" "$etc/token.key"
 	# spawn-fcgi stands in for mediagate-tcp.socket.
-	substitute "$deploy/systemd/mediagate-tcp.service" "$MG_WORK/systemd/mediagate-tcp.service"
+	mg_substitute "$deploy/systemd/mediagate-tcp.service" "$MG_WORK/systemd/mediagate-tcp.service"
 
 	pg_primary_start
 	pg_standby_make

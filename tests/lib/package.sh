@@ -48,7 +48,8 @@ set -euo pipefail
 pkg_self=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/$(basename "${BASH_SOURCE[0]}")
 pkg_top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # The fresh stage's root, made and cached by its functions: fresh_sources,
-# fresh_mirror, fresh_cache_ok, fresh_cache_build, $fresh_cache.
+# fresh_mirror, fresh_cache_ok, fresh_cache_build, $fresh_cache (in
+# tests/lib/fresh_root.sh, which fresh.sh sources).
 # shellcheck source-path=SCRIPTDIR source=fresh.sh
 . "$pkg_top/tests/lib/fresh.sh"
 # apt's downloaded .debs, kept between runs (apt checks each against the

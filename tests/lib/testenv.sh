@@ -1,10 +1,11 @@
 # shellcheck shell=bash
 #
 # tests/lib/testenv.sh - what the scripts `make check` runs
-# (tests/integration.sh, tests/webservers.sh) share: messages and automake's
-# exit statuses, finding the build, and a work directory that is removed
-# after success and kept, with the tails of its logs shown, after a
-# failure.
+# (tests/integration.sh, tests/webservers.sh) and tests/multihost.sh share:
+# messages and automake's exit statuses, finding the build, deploy/ files
+# substituted into the work directory, and a work directory that is
+# removed after success and kept, with the tails of its logs shown, after
+# a failure.
 #
 # Source it from a script that sets, before calling anything here:
 #   test_name    the prefix of every message, e.g. "integration"
@@ -12,7 +13,8 @@
 # and defines show_logs (called by on_exit after a failure; tail_logs
 # does the work). Like services.sh it only defines functions.
 
-# test_name and top_srcdir are the sourcing script's.
+# test_name, top_srcdir and mg_substitute's variables are the sourcing
+# script's.
 # shellcheck disable=SC2154
 
 # say MESSAGE: one line of progress on stdout.
@@ -76,6 +78,45 @@ work_start() {
 	trap 'on_exit $?' EXIT
 	trap 'exit 130' INT
 	trap 'exit 143' TERM
+}
+
+# mg_substitute SRC DEST [SED-EXPR...]: DEST is SRC (a file of deploy/)
+# with the SED-EXPRs (the file's own ports and names) applied first, then
+# the caller's array substitute_exprs (what it maps in every file: the
+# public host name, and for tests/multihost.sh deploy/'s example
+# addresses), then the paths every file shares: the caller's storage,
+# run, etc and docroot, $MG_WORK/metrics and $MG_WORK/log (where a
+# SED-EXPR does not map them elsewhere), the TLS files and $MG_BIN.
+# hard_error if an example value is left outside comments: deploy/'s
+# paths, media.example.com, and whatever the extended regex
+# substitute_left adds (values one script maps and another keeps as
+# shipped, such as 10.0.0.x, which tests/webservers.sh's TCP test needs).
+mg_substitute() {
+	local src=$1 dest=$2 e left
+	shift 2
+	local -a sed_args=()
+	for e in "$@" ${substitute_exprs[@]+"${substitute_exprs[@]}"}; do
+		sed_args+=(-e "$e")
+	done
+	sed_args+=(
+		-e "s|/run/mediagate-metrics|$MG_WORK/metrics|g"
+		-e "s|/var/log/mediagate|$MG_WORK/log|g"
+		-e "s|/etc/ssl/mediagate/fullchain.pem|$MG_TLS_CERT|g"
+		-e "s|/etc/ssl/mediagate/privkey.pem|$MG_TLS_KEY|g"
+		-e "s|/usr/local/bin/mediagate|$MG_BIN|g"
+		-e "s|/srv/media|$storage|g"
+		-e "s|/run/mediagate|$run|g"
+		-e "s|/etc/mediagate|$etc|g"
+		-e "s|/var/www/mediagate-empty|$docroot|g"
+	)
+	sed "${sed_args[@]}" "$src" >"$dest"
+	# Example values outside comments, not counting the work directory's
+	# own paths (which may well end in etc/mediagate.env).
+	left=$(grep -v '^[[:space:]]*#' "$dest" | sed "s|$MG_WORK/[^ \"';,]*||g" |
+		grep -E "/srv/media|/run/mediagate|/etc/mediagate|/etc/ssl/|/usr/local/bin/|/var/log/|/var/www/|media\.example\.com|/run/lighttpd${substitute_left:+|$substitute_left}" || true)
+	if [[ -n $left ]]; then
+		hard_error "$dest: example values left after substitution: $left"
+	fi
 }
 
 # tail_logs LINES FILE...: the last LINES lines of each non-empty FILE,
