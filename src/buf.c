@@ -124,6 +124,18 @@ buf_putc(struct buf *b, char c)
 }
 
 void
+buf_put_uint(struct buf *b, unsigned long long v)
+{
+	char d[20];	/* 2^64 - 1 has 20 digits */
+	size_t n = sizeof(d);
+
+	do
+		d[--n] = (char)('0' + v % 10);
+	while ((v /= 10) != 0);
+	buf_append(b, d + n, sizeof(d) - n);
+}
+
+void
 buf_printf(struct buf *b, const char *fmt, ...)
 {
 	va_list ap;

@@ -22,6 +22,8 @@ void	 buf_free(struct buf *b);
 void	 buf_append(struct buf *b, const void *data, size_t len);
 void	 buf_puts(struct buf *b, const char *s);
 void	 buf_putc(struct buf *b, char c);
+/* Decimal digits of v, as "%llu" would write them, without vfprintf. */
+void	 buf_put_uint(struct buf *b, unsigned long long v);
 void	 buf_printf(struct buf *b, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
 /* Content as a C string; "" for a buffer never written. */

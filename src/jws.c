@@ -113,7 +113,17 @@ jws_b64_encode(const unsigned char *in, size_t len, char *out)
 	size_t i, n = 0;
 	int bits = 0;
 
-	for (i = 0; i < len; i++) {
+	/* Whole groups of three bytes (four characters) first. */
+	for (i = 0; i + 3 <= len; i += 3) {
+		acc = (unsigned long)in[i] << 16 | (unsigned long)in[i + 1] << 8 |
+		    in[i + 2];
+		out[n++] = alphabet[acc >> 18];
+		out[n++] = alphabet[(acc >> 12) & 63];
+		out[n++] = alphabet[(acc >> 6) & 63];
+		out[n++] = alphabet[acc & 63];
+	}
+	acc = 0;
+	for (; i < len; i++) {
 		acc = (acc << 8) | in[i];
 		bits += 8;
 		while (bits >= 6) {

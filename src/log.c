@@ -37,6 +37,29 @@ log_msg(const char *fmt, ...)
 	(void)!write(STDERR_FILENO, line, n);
 }
 
+/* Decimal a, '-', decimal b into out, cut to outsz - 1 bytes. */
+static void
+id_format(char *out, size_t outsz, unsigned long a, unsigned long b)
+{
+	char tmp[48], *p = tmp + sizeof(tmp);
+	size_t n;
+
+	do
+		*--p = (char)('0' + b % 10);
+	while ((b /= 10) != 0);
+	*--p = '-';
+	do
+		*--p = (char)('0' + a % 10);
+	while ((a /= 10) != 0);
+	if (outsz == 0)
+		return;
+	n = (size_t)(tmp + sizeof(tmp) - p);
+	if (n > outsz - 1)
+		n = outsz - 1;
+	memcpy(out, p, n);
+	out[n] = '\0';
+}
+
 void
 log_request_id(const char *given, char *out, size_t outsz)
 {
@@ -51,5 +74,6 @@ log_request_id(const char *given, char *out, size_t outsz)
 	}
 	if (pid == 0)
 		pid = (long)getpid();
-	snprintf(out, outsz, "%ld-%lu", pid, ++counter);
+	/* "pid-counter", written without snprintf (once per request). */
+	id_format(out, outsz, (unsigned long)pid, ++counter);
 }

@@ -130,17 +130,29 @@ read_body(FCGX_Stream *in, const struct request *req, struct buf *store,
 	body->len = store->len;
 }
 
+/*
+ * The status line and Content-Length are put together in line, then the
+ * whole head goes out in one piece: FCGX_FPrintF formats numbers through
+ * sprintf, a twentieth of an issue's instructions for two lines.
+ */
 static void
-write_response(FCGX_Stream *out, const struct response *resp)
+write_response(FCGX_Stream *out, const struct response *resp,
+    struct buf *line)
 {
-	FCGX_FPrintF(out, "Status: %d %s\r\n", resp->status,
-	    err_reason(resp->status));
-	FCGX_PutStr(buf_str(&resp->head), (int)resp->head.len, out);
-	if (!resp->no_body)
-		/* libfcgi's FCGX_FPrintF knows no %zu. */
-		FCGX_FPrintF(out, "Content-Length: %lu\r\n",
-		    (unsigned long)resp->body.len);
-	FCGX_PutS("\r\n", out);
+	buf_reset(line);
+	buf_puts(line, "Status: ");
+	buf_put_uint(line, (unsigned)resp->status);
+	buf_putc(line, ' ');
+	buf_puts(line, err_reason(resp->status));
+	buf_append(line, "\r\n", 2);
+	buf_append(line, buf_str(&resp->head), resp->head.len);
+	if (!resp->no_body) {
+		buf_puts(line, "Content-Length: ");
+		buf_put_uint(line, resp->body.len);
+		buf_append(line, "\r\n", 2);
+	}
+	buf_append(line, "\r\n", 2);
+	FCGX_PutStr(buf_str(line), (int)line->len, out);
 	if (!resp->no_body && !resp->head_only)
 		FCGX_PutStr(buf_str(&resp->body), (int)resp->body.len, out);
 }
@@ -292,7 +304,7 @@ serve(struct config *cfg)
 	struct app app;
 	struct request req;
 	struct response resp = { 0 };
-	struct buf bodybuf = { 0 };
+	struct buf bodybuf = { 0 }, headbuf = { 0 };
 	struct body body;
 	FCGX_Request fr;
 	struct timespec t0, t1;
@@ -329,7 +341,7 @@ serve(struct config *cfg)
 		request_parse(&req, fr.envp);
 		read_body(fr.in, &req, &bodybuf, &body);
 		app_handle(&app, &req, &body, time(NULL), &resp);
-		write_response(fr.out, &resp);
+		write_response(fr.out, &resp, &headbuf);
 		/* Counted before the answer is flushed, so that a client
 		 * that has its answer finds it counted by its next scrape. */
 		clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -343,6 +355,7 @@ serve(struct config *cfg)
 	app_free(&app);
 	response_free(&resp);
 	buf_free(&bodybuf);
+	buf_free(&headbuf);
 	db_free(db);
 	return 0;
 }

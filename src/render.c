@@ -49,13 +49,22 @@ gen_object(struct buf *out, const char *const *kv, int status)
 static bool
 plain_ascii(const char *s, size_t *len)
 {
+	/* 1: printable ASCII other than '"' and '\\' (0x20..0x7e). */
+	static const unsigned char ok[256] = {
+		[0x20] = 1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+		[0x30] = 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+		[0x40] = 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+		[0x50] = 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,
+		[0x60] = 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+		[0x70] = 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0,
+	};
 	const unsigned char *p = (const unsigned char *)s;
 
-	/* One range test per byte: 0x20..0x7e is (c - 0x20) < 0x5f. */
-	for (; *p != '\0'; p++)
-		if ((unsigned char)(*p - 0x20) >= 0x5f || *p == '"' ||
-		    *p == '\\')
-			return false;
+	/* A table lookup per byte: this scans the whole URL of an issue. */
+	while (ok[*p])
+		p++;
+	if (*p != '\0')
+		return false;
 	*len = (size_t)(p - (const unsigned char *)s);
 	return true;
 }
