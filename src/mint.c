@@ -41,6 +41,27 @@ mint_json_string(char *out, const char *s)
 	return (size_t)(o - out);
 }
 
+/* Decimal v (as "%lld") at out, NUL after it; returns its length.  sprintf
+ * of the two NumericDates was a fiftieth of an issue's instructions. */
+static size_t
+put_ll(char *out, long long v)
+{
+	char d[24];	/* a sign and 19 digits at most */
+	unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v :
+	    (unsigned long long)v;
+	size_t n = sizeof(d), len;
+
+	do
+		d[--n] = (char)('0' + u % 10);
+	while ((u /= 10) != 0);
+	if (v < 0)
+		d[--n] = '-';
+	len = sizeof(d) - n;
+	memcpy(out, d + n, len);
+	out[len] = '\0';
+	return len;
+}
+
 /* Longest string accepted, and the longest JSON text of a header or a
  * payload then: four strings of 6 bytes per byte at worst, two numbers
  * and the names. */
@@ -78,7 +99,11 @@ mint_hs256(const struct jws_key *key, const char *kid,
 	buf_putc(out, '.');
 
 	j = json;
-	j += sprintf(j, "{\"exp\":%lld,\"iat\":%lld,\"jti\":", c->exp, c->iat);
+	j += sprintf(j, "{\"exp\":");
+	j += put_ll(j, c->exp);
+	j += sprintf(j, ",\"iat\":");
+	j += put_ll(j, c->iat);
+	j += sprintf(j, ",\"jti\":");
 	j += mint_json_string(j, c->jti);
 	j += sprintf(j, ",\"sub\":");
 	j += mint_json_string(j, c->sub);

@@ -31,7 +31,7 @@
 
 #define SIGCACHE_DIGEST		16	/* bytes of SHA-256 kept per token */
 #define SIGCACHE_WAYS		4	/* entries per set */
-#define SIGCACHE_ENTRIES	4096	/* per key set (96 KiB) */
+#define SIGCACHE_ENTRIES	2048	/* per key set (48 KiB) */
 
 struct sigcache;
 
