@@ -534,8 +534,7 @@ jws_verify_pick(jws_pick_fn pick, const void *arg, struct sigcache *seen,
 		if (res == JWS_OK)
 			memo_store(token, (size_t)(dot1 - token), &hdr);
 		key = res == JWS_OK ? pick(arg, &hdr, &res) : NULL;
-		sjson_free(h);	/* hdr.kid dies here; key does not
-					   use it */
+		sjson_free(h);	/* hdr.kid dies here; key does not use it */
 	}
 	if (key == NULL)
 		return res != JWS_OK ? res : JWS_UNKNOWN_KEY;
