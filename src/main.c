@@ -24,6 +24,7 @@
 #include "keys.h"
 #include "log.h"
 #include "metrics.h"
+#include "sigcache.h"
 
 static volatile sig_atomic_t stopping;
 
@@ -155,6 +156,20 @@ write_response(FCGX_Stream *out, const struct response *resp,
 	FCGX_PutStr(buf_str(line), (int)line->len, out);
 	if (!resp->no_body && !resp->head_only)
 		FCGX_PutStr(buf_str(&resp->body), (int)resp->body.len, out);
+}
+
+/* The bearer set's cache lookups of this request, into the counters.  A
+ * reload replaces the set before a request, after the old one's were
+ * counted. */
+static void
+count_sig_cache(const struct config *cfg)
+{
+	unsigned long long hits, misses;
+
+	if (cfg->bearer_keys == NULL || cfg->bearer_keys->seen == NULL)
+		return;
+	sigcache_take(cfg->bearer_keys->seen, &hits, &misses);
+	metrics_sig_cache(hits, misses);
 }
 
 /*
@@ -346,6 +361,7 @@ serve(struct config *cfg)
 		 * that has its answer finds it counted by its next scrape. */
 		clock_gettime(CLOCK_MONOTONIC, &t1);
 		metrics_request(resp.op, resp.status, elapsed_ns(&t0, &t1));
+		count_sig_cache(cfg);
 		finish_request(&fr);
 	}
 	metrics_detach();

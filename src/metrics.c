@@ -15,6 +15,10 @@
  *                          at start (one clear line), never reinterpreted.
  *   [4096 + i*1024, +1024) slot i: a "claimed" word, then one struct
  *                          metrics_counts, zero-padded.  1024 slots.
+ *                          Counters added at the end of the struct
+ *                          (sig_cache) fall in the padding: a file an
+ *                          older mediagate made keeps its layout and
+ *                          version, its slots reading 0 there.
  *
  * Creation is race-free: every process opens with O_CREAT (no O_EXCL, so
  * the first and the later ones take the same path), then takes an OFD
@@ -292,6 +296,15 @@ void
 metrics_key_reload(bool ok)
 {
 	inc(&mine->c.key_reloads[ok ? 0 : 1], 1);
+}
+
+void
+metrics_sig_cache(uint64_t hits, uint64_t misses)
+{
+	if (hits != 0)
+		inc(&mine->c.sig_cache[0], hits);
+	if (misses != 0)
+		inc(&mine->c.sig_cache[1], misses);
 }
 
 void

@@ -49,6 +49,9 @@ struct metrics_counts {
 	uint64_t	duration_ns[METRICS_NTIMED];
 	uint64_t	db_connects[2];		/* [0] ok, [1] failed */
 	uint64_t	key_reloads[2];		/* [0] ok, [1] failed */
+	/* Appended in a slot's zero padding: a file made by an older
+	 * mediagate keeps its layout, its slots read 0 here. */
+	uint64_t	sig_cache[2];		/* [0] hits, [1] misses */
 };
 
 /*
@@ -73,6 +76,8 @@ void	metrics_request(enum metrics_op op, int status, uint64_t ns);
 void	metrics_db_connect(bool ok);
 /* Count a key file reload (§3.1): taken (ok) or refused (failed). */
 void	metrics_key_reload(bool ok);
+/* Count lookups in the cache of verified RS/ES signatures (sigcache.h). */
+void	metrics_sig_cache(uint64_t hits, uint64_t misses);
 
 /*
  * Sum every slot of the file into *sum and count the slots whose lock is

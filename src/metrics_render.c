@@ -112,6 +112,14 @@ metrics_render(const struct metrics_counts *c, unsigned responders,
 	    "Key file reloads: taken (ok) or refused (failed).");
 	ok_failed(out, "mediagate_key_reloads_total", c->key_reloads);
 
+	family(out, "mediagate_signature_cache_lookups_total", "counter",
+	    "RS/ES bearers looked up among the signatures already verified: "
+	    "found (hit) or verified now (miss).");
+	buf_printf(out, "mediagate_signature_cache_lookups_total"
+	    "{result=\"hit\"} %" PRIu64 "\n", c->sig_cache[0]);
+	buf_printf(out, "mediagate_signature_cache_lookups_total"
+	    "{result=\"miss\"} %" PRIu64 "\n", c->sig_cache[1]);
+
 	family(out, "mediagate_responders", "gauge",
 	    "Responder processes attached to the counter file now.");
 	buf_printf(out, "mediagate_responders %u\n", responders);

@@ -15,6 +15,8 @@ struct sigcache {
 	struct sig_entry	*e;	/* sets * SIGCACHE_WAYS, or NULL
 					   before the first store */
 	unsigned long long	 lookups, hits;
+	unsigned long long	 taken_lookups, taken_hits;	/* at the
+					   last sigcache_take() */
 };
 
 struct sigcache *
@@ -101,6 +103,20 @@ sigcache_store(struct sigcache *c, const unsigned char digest[SIGCACHE_DIGEST],
 			victim = &s[i];
 	memcpy(victim->digest, digest, SIGCACHE_DIGEST);
 	victim->exp = exp;
+}
+
+void
+sigcache_take(struct sigcache *c, unsigned long long *hits,
+    unsigned long long *misses)
+{
+	if (c == NULL) {
+		*hits = *misses = 0;
+		return;
+	}
+	*hits = c->hits - c->taken_hits;
+	*misses = (c->lookups - c->taken_lookups) - *hits;
+	c->taken_lookups = c->lookups;
+	c->taken_hits = c->hits;
 }
 
 void

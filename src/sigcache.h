@@ -59,4 +59,8 @@ void	sigcache_store(struct sigcache *c,
 void	sigcache_stats(const struct sigcache *c, unsigned long long *lookups,
 	    unsigned long long *hits);
 
+/* Hits and misses since the last call (for the metrics; NULL is fine). */
+void	sigcache_take(struct sigcache *c, unsigned long long *hits,
+	    unsigned long long *misses);
+
 #endif

@@ -37,6 +37,8 @@
 #include "testlib.h"
 
 #define MEDIA		"rot-1"
+#define RELOADS		"mediagate_key_reloads_total"
+#define SIGCACHE	"mediagate_signature_cache_lookups_total"
 #define TENANT		"acme"
 
 static const char *url[2], *work, *url_mw, *reload_mw;
@@ -219,15 +221,14 @@ log_lines(const char *const logs[2], const char *needle)
 	return n;
 }
 
-/* mediagate_key_reloads_total{result=...} of the pools' shared counter
- * file (§7.2), as GET /metrics shows it. */
+/* name{result=...} of the pools' shared counter file (§7.2), as GET
+ * /metrics shows it. */
 static long
-reloads_metric(const char *result)
+metric(const char *name, const char *result)
 {
 	struct http_response *r = send_request(url[0], "metrics", "GET",
 	    "/metrics", NULL, NULL, 0);
-	char *want = strf("mediagate_key_reloads_total{result=\"%s\"} ",
-	    result);
+	char *want = strf("%s{result=\"%s\"} ", name, result);
 	const char *p;
 
 	ck_assert_int_eq(r->status, 200);
@@ -274,12 +275,19 @@ START_TEST(invalid_reload_keeps_the_keys)
 	fflush(stdout);
 	ck_assert_int_eq(atomic_load(&S.failures), 0);
 	/* Every reload counted, taken or refused, by every responder. */
-	ck_assert_int_eq(reloads_metric("failed"),
+	ck_assert_int_eq(metric(RELOADS, "failed"),
 	    log_lines(logs, "]: key reload failed"));
-	ck_assert_int_eq(reloads_metric("ok"), log_lines(logs, "]: keys reloaded"));
+	ck_assert_int_eq(metric(RELOADS, "ok"), log_lines(logs, "]: keys reloaded"));
 	printf("mediagate_key_reloads_total: ok %ld, failed %ld (the pools' "
-	    "log lines)\n", reloads_metric("ok"), reloads_metric("failed"));
+	    "log lines)\n", metric(RELOADS, "ok"), metric(RELOADS, "failed"));
+	/* The RS/ES bearers of the stream come again and again: the cache of
+	 * verified signatures finds them, after a first verification by
+	 * each responder of each key set. */
+	printf("mediagate_signature_cache_lookups_total: hit %ld, miss %ld\n",
+	    metric(SIGCACHE, "hit"), metric(SIGCACHE, "miss"));
 	fflush(stdout);
+	ck_assert_int_ge(metric(SIGCACHE, "miss"), 1);
+	ck_assert_int_gt(metric(SIGCACHE, "hit"), metric(SIGCACHE, "miss"));
 	install_by_rename("bearer.jwks", good);
 	free(good);
 	jg_free(&b2);

@@ -146,6 +146,11 @@ START_TEST(metrics_exact)
 	ck_assert(val(&a1, "mediagate_db_connects_total{result=\"ok\"}") >= 3);
 	ck_assert_ptr_nonnull(strstr(a1.samples,
 	    "mediagate_key_reloads_total{result=\"failed\"} "));
+	/* HS256 bearers are not cached: the counters are there, at 0. */
+	ck_assert_ptr_nonnull(strstr(a1.samples, "\nmediagate_signature_"
+	    "cache_lookups_total{result=\"hit\"} 0.0\n"));
+	ck_assert_ptr_nonnull(strstr(a1.samples, "\nmediagate_signature_"
+	    "cache_lookups_total{result=\"miss\"} 0.0\n"));
 	ck_assert_double_eq(val(&a1, strf("mediagate_build_info{version=\""
 	    PACKAGE_VERSION "\"}")), 1);
 

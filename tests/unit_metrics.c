@@ -161,7 +161,11 @@ START_TEST(buckets)
 	metrics_request(METRICS_OP_ISSUE, 201, 9000000000ull);	/* +Inf */
 	metrics_request(METRICS_OP_HEALTH, 200, 1);	/* no histogram */
 	metrics_request(METRICS_OP_OTHER, 299, 1);	/* status other */
+	metrics_sig_cache(3, 1);
+	metrics_sig_cache(0, 2);
 	snapshot(&c, &resp);
+	ck_assert_uint_eq(c.sig_cache[0], 3);
+	ck_assert_uint_eq(c.sig_cache[1], 3);
 	ck_assert_uint_eq(c.bucket[METRICS_OP_ISSUE][0], 1);
 	ck_assert_uint_eq(c.bucket[METRICS_OP_ISSUE][1], 1);
 	ck_assert_uint_eq(c.bucket[METRICS_OP_ISSUE][METRICS_NBUCKETS], 1);
@@ -187,6 +191,7 @@ START_TEST(render_text)
 	c.bucket[METRICS_OP_ISSUE][METRICS_NBUCKETS] = 1;
 	c.duration_ns[METRICS_OP_ISSUE] = 6001500000ull;
 	c.db_connects[0] = 4;
+	c.sig_cache[0] = 7;
 	metrics_render(&c, 3, "1.2\"x\\", &out);
 	s = buf_str(&out);
 	ck_assert_ptr_nonnull(strstr(s, "# TYPE mediagate_requests_total "
@@ -219,6 +224,12 @@ START_TEST(render_text)
 	    "\"failed\"} 0\n"));
 	ck_assert_ptr_nonnull(strstr(s, "\nmediagate_key_reloads_total{result="
 	    "\"failed\"} 0\n"));
+	ck_assert_ptr_nonnull(strstr(s, "# TYPE mediagate_signature_cache_"
+	    "lookups_total counter\n"));
+	ck_assert_ptr_nonnull(strstr(s, "\nmediagate_signature_cache_lookups_"
+	    "total{result=\"hit\"} 7\n"));
+	ck_assert_ptr_nonnull(strstr(s, "\nmediagate_signature_cache_lookups_"
+	    "total{result=\"miss\"} 0\n"));
 	ck_assert_ptr_nonnull(strstr(s, "# TYPE mediagate_responders gauge\n"
 	    "mediagate_responders 3\n"));
 	ck_assert_ptr_nonnull(strstr(s, "\nmediagate_build_info{version="

@@ -31,7 +31,7 @@ START_TEST(table_hits_until_exp)
 {
 	struct sigcache *c = sigcache_new(16);
 	unsigned char a[SIGCACHE_DIGEST], b[SIGCACHE_DIGEST];
-	unsigned long long lookups, hits;
+	unsigned long long lookups, hits, misses;
 
 	digest_of(1, a);
 	digest_of(2, b);
@@ -51,6 +51,16 @@ START_TEST(table_hits_until_exp)
 	sigcache_stats(c, &lookups, &hits);
 	ck_assert_uint_eq(lookups, 8);
 	ck_assert_uint_eq(hits, 2);
+	/* What the metrics take: since the last take. */
+	sigcache_take(c, &hits, &misses);
+	ck_assert_uint_eq(hits, 2);
+	ck_assert_uint_eq(misses, 6);
+	ck_assert(sigcache_seen(c, a, NOW) == false);
+	sigcache_take(c, &hits, &misses);
+	ck_assert_uint_eq(hits, 0);
+	ck_assert_uint_eq(misses, 1);
+	sigcache_take(NULL, &hits, &misses);
+	ck_assert_uint_eq(hits + misses, 0);
 	sigcache_free(c);
 	sigcache_free(NULL);
 	ck_assert_ptr_null(sigcache_new(0));
