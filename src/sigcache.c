@@ -14,9 +14,7 @@ struct sigcache {
 	size_t			 sets;	/* a power of two */
 	struct sig_entry	*e;	/* sets * SIGCACHE_WAYS, or NULL
 					   before the first store */
-	unsigned long long	 lookups, hits;
-	unsigned long long	 taken_lookups, taken_hits;	/* at the
-					   last sigcache_take() */
+	unsigned long long	 hits, misses;	/* since sigcache_take() */
 };
 
 struct sigcache *
@@ -60,21 +58,19 @@ sigcache_seen(struct sigcache *c, const unsigned char digest[SIGCACHE_DIGEST],
 	struct sig_entry *s;
 	size_t i;
 
-	c->lookups++;
-	if (c->e == NULL)
-		return false;
-	s = set_of(c, digest);
-	for (i = 0; i < SIGCACHE_WAYS; i++) {
+	s = c->e != NULL ? set_of(c, digest) : NULL;
+	for (i = 0; s != NULL && i < SIGCACHE_WAYS; i++) {
 		if (s[i].exp == 0 ||
 		    memcmp(s[i].digest, digest, SIGCACHE_DIGEST) != 0)
 			continue;
 		if (s[i].exp <= now) {
 			s[i].exp = 0;
-			return false;
+			break;
 		}
 		c->hits++;
 		return true;
 	}
+	c->misses++;
 	return false;
 }
 
@@ -113,16 +109,7 @@ sigcache_take(struct sigcache *c, unsigned long long *hits,
 		*hits = *misses = 0;
 		return;
 	}
-	*hits = c->hits - c->taken_hits;
-	*misses = (c->lookups - c->taken_lookups) - *hits;
-	c->taken_lookups = c->lookups;
-	c->taken_hits = c->hits;
-}
-
-void
-sigcache_stats(const struct sigcache *c, unsigned long long *lookups,
-    unsigned long long *hits)
-{
-	*lookups = c != NULL ? c->lookups : 0;
-	*hits = c != NULL ? c->hits : 0;
+	*hits = c->hits;
+	*misses = c->misses;
+	c->hits = c->misses = 0;
 }

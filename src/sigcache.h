@@ -55,11 +55,8 @@ void	sigcache_store(struct sigcache *c,
 	    const unsigned char digest[SIGCACHE_DIGEST], long long exp,
 	    long long now);
 
-/* Lookups since the cache was made, and how many found their token. */
-void	sigcache_stats(const struct sigcache *c, unsigned long long *lookups,
-	    unsigned long long *hits);
-
-/* Hits and misses since the last call (for the metrics; NULL is fine). */
+/* Lookups that found their token (hits) and that did not (misses) since
+ * the last call, or since the cache was made (the metrics; NULL is fine). */
 void	sigcache_take(struct sigcache *c, unsigned long long *hits,
 	    unsigned long long *misses);
 
