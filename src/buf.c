@@ -117,22 +117,32 @@ buf_puts(struct buf *b, const char *s)
 void
 buf_putc(struct buf *b, char c)
 {
-	if (b->cap - b->len < 2 || b->ptr == NULL)
+	if (b->cap - b->len < 2)	/* also a buffer never written: cap 0 */
 		buf_reserve(b, 1);
 	b->ptr[b->len++] = c;
 	b->ptr[b->len] = '\0';
 }
 
-void
-buf_put_uint(struct buf *b, unsigned long long v)
+size_t
+buf_fmt_uint(char *out, unsigned long long v)
 {
-	char d[20];	/* 2^64 - 1 has 20 digits */
+	char d[BUF_UINT_MAX];
 	size_t n = sizeof(d);
 
 	do
 		d[--n] = (char)('0' + v % 10);
 	while ((v /= 10) != 0);
-	buf_append(b, d + n, sizeof(d) - n);
+	memcpy(out, d + n, sizeof(d) - n);
+	out[sizeof(d) - n] = '\0';
+	return sizeof(d) - n;
+}
+
+void
+buf_put_uint(struct buf *b, unsigned long long v)
+{
+	char d[BUF_UINT_MAX + 1];
+
+	buf_append(b, d, buf_fmt_uint(d, v));
 }
 
 void

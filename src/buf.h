@@ -22,8 +22,12 @@ void	 buf_free(struct buf *b);
 void	 buf_append(struct buf *b, const void *data, size_t len);
 void	 buf_puts(struct buf *b, const char *s);
 void	 buf_putc(struct buf *b, char c);
-/* Decimal digits of v, as "%llu" would write them, without vfprintf. */
+/* Decimal digits of v, as "%llu" would write them, without vfprintf:
+ * appended to b, or written to out (BUF_UINT_MAX + 1 bytes: the digits
+ * and a NUL; returns their count). */
+#define BUF_UINT_MAX	20	/* digits of 2^64 - 1 */
 void	 buf_put_uint(struct buf *b, unsigned long long v);
+size_t	 buf_fmt_uint(char *out, unsigned long long v);
 void	 buf_printf(struct buf *b, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
 /* Content as a C string; "" for a buffer never written. */

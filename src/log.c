@@ -4,6 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "log.h"
 
 static char prefix[32] = "mediagate: ";
@@ -41,22 +42,17 @@ log_msg(const char *fmt, ...)
 static void
 id_format(char *out, size_t outsz, unsigned long a, unsigned long b)
 {
-	char tmp[48], *p = tmp + sizeof(tmp);
+	char tmp[2 * BUF_UINT_MAX + 2];
 	size_t n;
 
-	do
-		*--p = (char)('0' + b % 10);
-	while ((b /= 10) != 0);
-	*--p = '-';
-	do
-		*--p = (char)('0' + a % 10);
-	while ((a /= 10) != 0);
+	n = buf_fmt_uint(tmp, a);
+	tmp[n++] = '-';
+	n += buf_fmt_uint(tmp + n, b);
 	if (outsz == 0)
 		return;
-	n = (size_t)(tmp + sizeof(tmp) - p);
 	if (n > outsz - 1)
 		n = outsz - 1;
-	memcpy(out, p, n);
+	memcpy(out, tmp, n);
 	out[n] = '\0';
 }
 

@@ -46,20 +46,10 @@ mint_json_string(char *out, const char *s)
 static size_t
 put_ll(char *out, long long v)
 {
-	char d[24];	/* a sign and 19 digits at most */
-	unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v :
-	    (unsigned long long)v;
-	size_t n = sizeof(d), len;
-
-	do
-		d[--n] = (char)('0' + u % 10);
-	while ((u /= 10) != 0);
-	if (v < 0)
-		d[--n] = '-';
-	len = sizeof(d) - n;
-	memcpy(out, d + n, len);
-	out[len] = '\0';
-	return len;
+	if (v >= 0)
+		return buf_fmt_uint(out, (unsigned long long)v);
+	*out = '-';
+	return 1 + buf_fmt_uint(out + 1, 0ULL - (unsigned long long)v);
 }
 
 /* Longest string accepted, and the longest JSON text of a header or a
