@@ -68,11 +68,14 @@ histogram(struct buf *out, const struct metrics_counts *c, int op)
 	    "{operation=\"%s\"} %" PRIu64 "\n", op_name[op], cum);
 }
 
+/* The two samples of a counter with a result label: first, then second. */
 static void
-ok_failed(struct buf *out, const char *name, const uint64_t v[2])
+results(struct buf *out, const char *name, const char *first,
+    const char *second, const uint64_t v[2])
 {
-	buf_printf(out, "%s{result=\"ok\"} %" PRIu64 "\n", name, v[0]);
-	buf_printf(out, "%s{result=\"failed\"} %" PRIu64 "\n", name, v[1]);
+	buf_printf(out, "%s{result=\"%s\"} %" PRIu64 "\n", name, first, v[0]);
+	buf_printf(out, "%s{result=\"%s\"} %" PRIu64 "\n", name, second,
+	    v[1]);
 }
 
 void
@@ -106,19 +109,19 @@ metrics_render(const struct metrics_counts *c, unsigned responders,
 
 	family(out, "mediagate_db_connects_total", "counter",
 	    "Database connection attempts, by result.");
-	ok_failed(out, "mediagate_db_connects_total", c->db_connects);
+	results(out, "mediagate_db_connects_total", "ok", "failed",
+	    c->db_connects);
 
 	family(out, "mediagate_key_reloads_total", "counter",
 	    "Key file reloads: taken (ok) or refused (failed).");
-	ok_failed(out, "mediagate_key_reloads_total", c->key_reloads);
+	results(out, "mediagate_key_reloads_total", "ok", "failed",
+	    c->key_reloads);
 
 	family(out, "mediagate_signature_cache_lookups_total", "counter",
 	    "RS/ES bearers looked up among the signatures already verified: "
 	    "found (hit) or verified now (miss).");
-	buf_printf(out, "mediagate_signature_cache_lookups_total"
-	    "{result=\"hit\"} %" PRIu64 "\n", c->sig_cache[0]);
-	buf_printf(out, "mediagate_signature_cache_lookups_total"
-	    "{result=\"miss\"} %" PRIu64 "\n", c->sig_cache[1]);
+	results(out, "mediagate_signature_cache_lookups_total", "hit", "miss",
+	    c->sig_cache);
 
 	family(out, "mediagate_responders", "gauge",
 	    "Responder processes attached to the counter file now.");
