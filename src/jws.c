@@ -463,8 +463,8 @@ token_digest(const char *token, size_t len,
 /*
  * Check the signature of token (signing input token[0..input_len), the
  * encoded signature from sig_at to end) with key; RS and ES through seen
- * when there is one.  *digested tells the caller that digest holds the
- * token's cache key, to store once the claims have been read.
+ * when there is one.  On success, *digested tells the caller that digest
+ * holds the token's cache key, to store once the claims have been read.
  */
 static bool
 signature_ok(const struct jws_key *key, struct sigcache *seen,
@@ -491,8 +491,6 @@ signature_ok(const struct jws_key *key, struct sigcache *seen,
 	else
 		ok = verify_pkey(key, token, input_len, sig, (size_t)sig_len);
 	free(sig);
-	if (!ok)
-		*digested = false;
 	return ok;
 }
 
